@@ -1,0 +1,91 @@
+"""Application factory: reads like a table of contents of the app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from api.extensions import db, migrate, swagger
+from config import Config
+
+
+def create_app(config_class: type = Config, **overrides: object) -> Flask:
+    """Build the app; `overrides` replace single settings (tests use it)."""
+    app = Flask(__name__)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    app.json.sort_keys = False
+    configure_logger(app)
+    ensure_sqlite_folder(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    run_startup_inspector(app)
+    return app
+
+
+def configure_logger(app: Flask) -> None:
+    """Log to stderr at `LOG_LEVEL`, unless a server (gunicorn) already configured logging."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
+    root.setLevel(app.config["LOG_LEVEL"])
+
+
+def ensure_sqlite_folder(app: Flask) -> None:
+    """The default SQLite file lives in `instance/`, which a fresh clone does not have."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions instantiated in `api.extensions`."""
+    from api import models  # noqa: F401  (registers the tables with the metadata)
+    from api.docs import template
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    swagger.template = template()
+    swagger.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """`/health`, `/ready` and the versioned API."""
+    from api import health, v1
+
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(v1.blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON `{"detail"}` for every error."""
+    from api.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """`flask seed` (Flask-Migrate adds `flask db`)."""
+    from api.commands import seed_command
+
+    app.cli.add_command(seed_command)
+
+
+def run_startup_inspector(app: Flask) -> None:
+    """Seed empty tables when the server starts.
+
+    Skipped under the `flask` command (FLASK_RUN_FROM_CLI), whose `db upgrade` and `seed`
+    manage the schema and data themselves.
+    """
+    if not app.config["SEED_ON_STARTUP"] or os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+        return
+    from utilities.inspector import inspect_and_seed
+
+    with app.app_context():
+        inspect_and_seed(db.engine, app.config["CSV_SOURCE"])

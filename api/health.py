@@ -1,0 +1,35 @@
+"""`/health` (liveness) and `/ready` (readiness) for load balancers and orchestrators."""
+
+import logging
+
+from flask import Blueprint, Response
+from flasgger import swag_from
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from api.docs import spec_path
+from api.extensions import db
+from api.responses import json_response
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/health")
+@swag_from(spec_path("health.yml"))
+def health() -> Response:
+    """Alive: answers without touching any dependency."""
+    return json_response({"status": "ok"})
+
+
+@blueprint.get("/ready")
+@swag_from(spec_path("ready.yml"))
+def ready() -> Response:
+    """Ready when the database answers a trivial query."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        db.session.rollback()
+        log.warning("Readiness check failed: database unreachable: %s", error.orig)
+        return json_response({"detail": "Database unavailable", "status": "unavailable", "database": "unavailable"}, 503)
+    return json_response({"status": "ready", "database": "ok"})

@@ -1,0 +1,20 @@
+"""The `/api/v1` blueprint: a Flask-RESTful `Api` and its routes table."""
+
+from flask import Blueprint
+from flask_restful import Api
+
+from api.v1.dashboard import Dashboard
+from api.v1.search import Search
+
+
+class JsonErrorApi(Api):
+    """Let the app's JSON error handlers answer errors, not Flask-RESTful's `{"message"}`."""
+
+    def error_router(self, original_handler, e):
+        return original_handler(e)
+
+
+blueprint = Blueprint("v1", __name__, url_prefix="/api/v1")
+api = JsonErrorApi(blueprint)
+api.add_resource(Dashboard, "/dashboard", endpoint="dashboard")
+api.add_resource(Search, "/search", endpoint="search")

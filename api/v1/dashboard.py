@@ -1,0 +1,28 @@
+"""`GET /api/v1/dashboard`: every requested coin on a day, ranked."""
+
+from flask import Response, request
+from flask_restful import Resource
+from flasgger import swag_from
+
+from api.docs import spec_path
+from api.errors import error_response
+from api.extensions import db
+from api.queries import UnknownSymbolsError, dashboard_page
+from api.responses import json_response, no_content
+from api.v1.params import parse_dashboard_args
+
+
+class Dashboard(Resource):
+    """Thin resource: validate, query, shape."""
+
+    @swag_from(spec_path("dashboard.yml"))
+    def get(self) -> Response:
+        """Rank coins on a day by price, change, volume or market cap."""
+        query = parse_dashboard_args(request.args)
+        try:
+            page = dashboard_page(db.session, query)
+        except UnknownSymbolsError as error:
+            return error_response(404, f"Unknown symbol(s): {', '.join(error.symbols)}")
+        if page.total == 0:
+            return no_content()
+        return json_response(page.rows, headers={"X-Total-Count": str(page.total)})

@@ -1,0 +1,138 @@
+"""Parse and validate query parameters shared by the v1 resources."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from werkzeug.datastructures import MultiDict
+
+from api.errors import InvalidParams
+from api.queries import DashboardQuery
+
+MAX_PER_PAGE = 1000
+DEFAULT_PER_PAGE = 100
+MAX_PAGE = 1_000_000
+MAX_SYMBOLS = 1000
+MIN_DATE = date(1900, 1, 1)
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
+DATE_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+# Every accepted spelling of `order_by`, mapped to the canonical key of api.queries.ORDER_KEYS.
+ORDER_BY_ALIASES = {
+    "crypto": "crypto",
+    "name": "crypto",
+    "symbol": "symbol",
+    "price": "price",
+    "24h": "24h",
+    "change_24h": "24h",
+    "7d": "7d",
+    "change_7d": "7d",
+    "1m": "1m",
+    "change_1m": "1m",
+    "24h-volume": "24h-volume",
+    "volume_24h": "24h-volume",
+    "market_cap": "market_cap",
+    "market-cap": "market_cap",
+}
+ORDER_TYPES = {"asc": False, "desc": True}
+
+
+def single(args: MultiDict, name: str, errors: dict[str, str]) -> str | None:
+    """The one value of a parameter, or None; a repeated parameter is an error."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        errors[name] = "must be given at most once"
+        return None
+    return values[0] if values else None
+
+
+def parse_symbols(raw_values: list[str], errors: dict[str, str]) -> tuple[str, ...] | None:
+    """`all` -> None; else unique upper-case symbols in the order given."""
+    tokens = [token.strip().upper() for raw in raw_values for token in raw.split(",")]
+    tokens = [token for token in tokens if token]
+    if not tokens:
+        errors["id"] = "is required: `all` or comma-separated symbols such as `btc,eth`"
+        return None
+    if "ALL" in tokens:
+        if len(set(tokens)) > 1:
+            errors["id"] = "`all` cannot be combined with symbols"
+        return None
+    symbols = tuple(dict.fromkeys(tokens))
+    bad = [token for token in symbols if not SYMBOL_PATTERN.match(token)]
+    if bad:
+        errors["id"] = f"invalid symbol(s): {', '.join(bad)} (letters, digits, '.', '_' or '-', at most 20)"
+    elif len(symbols) > MAX_SYMBOLS:
+        errors["id"] = f"at most {MAX_SYMBOLS} symbols per request"
+    return symbols
+
+
+def parse_date(raw: str | None, errors: dict[str, str]) -> date | None:
+    """`YYYY-MM-DD`, zero padding optional (`2021-11-9`); values are matched exactly as documented."""
+    if raw is None:
+        return None
+    match = DATE_PATTERN.match(raw)
+    try:
+        if not match:
+            raise ValueError
+        day = date(*(int(part) for part in match.groups()))
+    except ValueError:
+        errors["date"] = f"must be a calendar day as YYYY-MM-DD, got {raw!r}"
+        return None
+    if day < MIN_DATE:
+        errors["date"] = f"must be on or after {MIN_DATE.isoformat()}"
+        return None
+    return day
+
+
+def parse_int(raw: str | None, name: str, default: int, maximum: int, errors: dict[str, str]) -> int:
+    """A whole number between 1 and `maximum`."""
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        errors[name] = f"must be a whole number from 1 to {maximum}, got {raw!r}"
+        return default
+    return int(raw)
+
+
+def parse_dashboard_args(args: MultiDict) -> DashboardQuery:
+    """Validate every dashboard parameter at once; raise `InvalidParams` naming each bad one."""
+    errors: dict[str, str] = {}
+    symbols = parse_symbols(args.getlist("id"), errors)
+    day = parse_date(single(args, "date", errors), errors)
+
+    order_by_raw = single(args, "order_by", errors)
+    order_by = ORDER_BY_ALIASES.get(order_by_raw or "crypto")
+    if order_by is None:
+        errors["order_by"] = f"must be one of {', '.join(ORDER_BY_ALIASES)}, got {order_by_raw!r}"
+
+    order_type_raw = single(args, "order_type", errors)
+    descending = ORDER_TYPES.get(order_type_raw or "desc")
+    if descending is None:
+        errors["order_type"] = f"must be asc or desc, got {order_type_raw!r}"
+
+    page = parse_int(single(args, "page", errors), "page", 1, MAX_PAGE, errors)
+    per_page = parse_int(single(args, "per_page", errors), "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE, errors)
+    if errors:
+        raise InvalidParams(errors)
+    return DashboardQuery(
+        symbols=symbols,
+        day=day,
+        order_by=order_by or "crypto",
+        descending=bool(descending),
+        page=page,
+        per_page=per_page,
+    )
+
+
+def parse_search_term(args: MultiDict) -> str:
+    """The non-blank `name` to search for."""
+    errors: dict[str, str] = {}
+    name = single(args, "name", errors)
+    if name is not None and len(name.strip()) > 100:
+        errors["name"] = "must be at most 100 characters"
+    elif not errors and (name is None or not name.strip()):
+        errors["name"] = "is required: a coin name or symbol such as `bitcoin` or `btc`"
+    if errors:
+        raise InvalidParams(errors)
+    return name.strip()

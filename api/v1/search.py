@@ -1,0 +1,25 @@
+"""`GET /api/v1/search`: find a coin by name or symbol."""
+
+from flask import Response, request
+from flask_restful import Resource
+from flasgger import swag_from
+
+from api.docs import spec_path
+from api.errors import error_response
+from api.extensions import db
+from api.queries import find_currency
+from api.responses import json_response
+from api.v1.params import parse_search_term
+
+
+class Search(Resource):
+    """Thin resource: validate, query, shape."""
+
+    @swag_from(spec_path("search.yml"))
+    def get(self) -> Response:
+        """Find a coin by exact name, else by symbol (case-insensitive)."""
+        term = parse_search_term(request.args)
+        currency = find_currency(db.session, term)
+        if currency is None:
+            return error_response(404, f"No currency named or with symbol {term!r}")
+        return json_response({"name": currency.name, "symbol": currency.symbol})

@@ -1,0 +1,80 @@
+"""Settings, read once from the environment (and a `.env` file beside this one)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from sqlalchemy.engine import URL, make_url
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env")
+
+BUNDLED_CSV = BASE_DIR / "data" / "crypto-daily.zip"
+DEFAULT_SQLITE_PATH = BASE_DIR / "instance" / "crypto.sqlite"
+
+
+def _flag(name: str, default: bool) -> bool:
+    """Read an on/off environment variable; anything but a clear "off" word means on."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def database_url(environ: dict[str, str] | os._Environ = os.environ) -> str:
+    """`DATABASE_URL`, else Elastic Beanstalk's `RDS_*` variables, else SQLite in `instance/`."""
+    url = environ.get("DATABASE_URL", "").strip()
+    if url:
+        # Heroku-style and EB-console URLs say postgres://, which SQLAlchemy 2 rejects.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        return url
+    if environ.get("RDS_HOSTNAME"):
+        return URL.create(
+            "postgresql+psycopg2",
+            username=environ.get("RDS_USERNAME"),
+            password=environ.get("RDS_PASSWORD"),
+            host=environ["RDS_HOSTNAME"],
+            port=int(environ.get("RDS_PORT") or 5432),
+            database=environ.get("RDS_DB_NAME"),
+        ).render_as_string(hide_password=False)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def engine_options(url: str) -> dict:
+    """Pool settings: pre-ping so killed connections are replaced without a restart."""
+    options: dict = {"pool_pre_ping": True}
+    if make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5)}
+    return options
+
+
+class Config:
+    """Production-safe defaults; every value can be overridden from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+    REDIS_URL = os.environ.get("REDIS_URL", "").strip() or None
+    CACHE_TTL = _int("CACHE_TTL", 1800)
+    CSV_SOURCE = os.environ.get("CSV_SOURCE", "").strip() or str(BUNDLED_CSV)
+    SEED_ON_STARTUP = _flag("SEED_ON_STARTUP", True)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    PORT = _int("PORT", 8000)
+    SWAGGER = {"title": "Crypto price analysis API", "uiversion": 3, "openapi": None}
+
+
+class TestConfig(Config):
+    """Tests bring their own database and seed it explicitly."""
+
+    TESTING = True
+    SEED_ON_STARTUP = False
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options("sqlite://")

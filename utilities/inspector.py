@@ -1,0 +1,172 @@
+"""Start-up inspector: check the schema exists and seed empty tables from CSV, exactly once.
+
+Works on a plain SQLAlchemy engine (no Flask), reflecting the tables the migrations created.
+Several processes may call it at once (gunicorn workers on an empty database): a
+cross-process lock (a PostgreSQL advisory lock, or a file lock beside a SQLite file)
+serialises them, and the emptiness check runs inside the lock, so one process seeds and
+the others find the work done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import click
+from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from utilities.csv_source import count_sources, read_source
+
+log = logging.getLogger(__name__)
+
+REQUIRED_TABLES = ("currency", "record")
+# Arbitrary, fixed 64-bit key naming "the seed lock" for pg_advisory_lock.
+SEED_LOCK_KEY = 7_380_412_266_031_159_841
+
+
+class SchemaMissingError(RuntimeError):
+    """The tables do not exist yet: `flask db upgrade` has not run."""
+
+
+@dataclass
+class SeedResult:
+    """What a seed run did, for logs, the CLI and tests."""
+
+    seeded: bool
+    files: int = 0
+    records_inserted: int = 0
+    records_total: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+
+
+def _tables(engine: Engine) -> tuple[Table, Table]:
+    missing = [name for name in REQUIRED_TABLES if not inspect(engine).has_table(name)]
+    if missing:
+        raise SchemaMissingError(
+            f"Database schema is missing (no table {', '.join(missing)}): run `flask db upgrade` first"
+        )
+    metadata = MetaData()
+    metadata.reflect(engine, only=REQUIRED_TABLES)
+    return metadata.tables["currency"], metadata.tables["record"]
+
+
+def _insert_ignoring_duplicates(table: Table, dialect: str):
+    """An INSERT that skips rows whose key already exists, so re-runs converge."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"seeding supports PostgreSQL and SQLite, not {dialect}")
+
+
+@contextlib.contextmanager
+def seed_lock(engine: Engine) -> Iterator[None]:
+    """Hold a lock that only one process on this database can hold at a time."""
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SEED_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SEED_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if dialect == "sqlite" and database and database != ":memory:":
+        with open(f"{database}.seed-lock", "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    yield
+
+
+def _counts(engine: Engine, currency: Table, record: Table) -> tuple[int, int]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(select(func.count()).select_from(currency).scalar_subquery(), select(func.count()).select_from(record).scalar_subquery())
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def seed_from_csv(
+    engine: Engine,
+    source: str,
+    *,
+    only_if_empty: bool = False,
+    progress: bool = True,
+    on_change: Callable[[], None] | None = None,
+) -> SeedResult:
+    """Load every CSV of `source`, one transaction per file, skipping rows already stored.
+
+    With `only_if_empty`, do nothing unless `currency` or `record` is empty (the start-up rule).
+    `on_change` runs after rows were inserted (it invalidates cached reads).
+    """
+    currency, record = _tables(engine)
+    started = time.perf_counter()
+    with seed_lock(engine):
+        currencies_before, records_before = _counts(engine, currency, record)
+        if only_if_empty and currencies_before and records_before:
+            return SeedResult(seeded=False, records_total=records_before, reason="tables already hold data")
+        insert_currency = _insert_ignoring_duplicates(currency, engine.dialect.name)
+        insert_record = _insert_ignoring_duplicates(record, engine.dialect.name)
+        files = 0
+        coins = read_source(source)
+        bar = (
+            click.progressbar(
+                coins,
+                length=count_sources(source) or None,
+                label="Seeding from CSV",
+                item_show_func=lambda coin: coin.symbol if coin else None,
+            )
+            if progress
+            else contextlib.nullcontext(coins)
+        )
+        with bar as coins:
+            for coin in coins:
+                with engine.begin() as conn:
+                    conn.execute(insert_currency, {"name": coin.name, "symbol": coin.symbol})
+                    currency_id = conn.execute(select(currency.c.id).where(currency.c.symbol == coin.symbol)).scalar_one()
+                    conn.execute(insert_record, [{**row, "currency_id": currency_id} for row in coin.rows])
+                files += 1
+        _, records_after = _counts(engine, currency, record)
+    inserted = records_after - records_before
+    if inserted and on_change is not None:
+        on_change()
+    return SeedResult(
+        seeded=True,
+        files=files,
+        records_inserted=inserted,
+        records_total=records_after,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def inspect_and_seed(engine: Engine, source: str, on_change: Callable[[], None] | None = None) -> SeedResult:
+    """The start-up rule: say clearly when the schema is missing, seed empty tables once."""
+    try:
+        result = seed_from_csv(engine, source, only_if_empty=True, on_change=on_change)
+    except SchemaMissingError as error:
+        log.error("%s (the run command `make run` does this for you)", error)
+        return SeedResult(seeded=False, reason=str(error))
+    if result.seeded:
+        log.info(
+            "Seeded %d records from %d CSV files in %.2f s (source: %s)",
+            result.records_inserted,
+            result.files,
+            result.seconds,
+            source,
+        )
+    else:
+        log.info("Start-up inspector: %s (%d records); not seeding", result.reason, result.records_total)
+    return result
