@@ -16,7 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
+# Order of the values in each `CoinHistory.rows` tuple.
+RECORD_FIELDS = ("date", "open", "high", "low", "close", "volume", "marketcap")
 EXPECTED_HEADER = ["SNo", "Name", "Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketcap"]
+NUMBER_COLUMNS = ("Open", "High", "Low", "Close", "Volume", "Marketcap")
 URL_TIMEOUT_SECONDS = 30
 
 
@@ -31,18 +34,26 @@ class CoinHistory:
     name: str
     symbol: str
     source: str
-    rows: list[dict] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
 
 
-def _number(value: str, column: str, where: str) -> float:
-    """Parse a float (scientific notation included); reject NaN, infinities and negatives."""
+def _numbers(values: list[str], where: str) -> list[float]:
+    """Parse floats (scientific notation included); reject NaN, infinities and negatives."""
     try:
-        number = float(value)
+        numbers = [float(value) for value in values]
+        # One check for the common case: a NaN or infinity makes the sum non-finite.
+        if math.isfinite(sum(numbers)) and min(numbers) >= 0:
+            return numbers
     except ValueError:
-        raise CsvSourceError(f"{where}: {column} is not a number: {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise CsvSourceError(f"{where}: {column} must be a finite non-negative number: {value!r}")
-    return number
+        pass
+    for column, value in zip(NUMBER_COLUMNS, values, strict=True):
+        try:
+            number = float(value)
+        except ValueError:
+            raise CsvSourceError(f"{where}: {column} is not a number: {value!r}") from None
+        if not math.isfinite(number) or number < 0:
+            raise CsvSourceError(f"{where}: {column} must be a finite non-negative number: {value!r}")
+    raise AssertionError("unreachable: some value failed the bulk check")
 
 
 def _day(value: str, where: str) -> date:
@@ -67,28 +78,19 @@ def parse_coin_csv(stream: IO[str], source: str) -> CoinHistory:
         where = f"{source} line {line_number}"
         if len(row) != len(EXPECTED_HEADER):
             raise CsvSourceError(f"{where}: expected {len(EXPECTED_HEADER)} columns, got {len(row)}")
-        _, name, symbol, day, high, low, open_, close, volume, marketcap = (v.strip() for v in row)
+        _, name, symbol, day, high, low, open_, close, volume, marketcap = row
         if history is None:
+            name, symbol = name.strip(), symbol.strip()
             if not name or not symbol:
                 raise CsvSourceError(f"{where}: Name and Symbol must not be empty")
             history = CoinHistory(name=name, symbol=symbol.upper(), source=source)
-        elif symbol.upper() != history.symbol:
+        elif symbol.strip().upper() != history.symbol:
             raise CsvSourceError(f"{where}: symbol {symbol!r} differs from {history.symbol!r}")
         record_day = _day(day, where)
         if record_day in seen:
             raise CsvSourceError(f"{where}: duplicate day {record_day.isoformat()}")
         seen.add(record_day)
-        history.rows.append(
-            {
-                "date": record_day,
-                "open": _number(open_, "Open", where),
-                "high": _number(high, "High", where),
-                "low": _number(low, "Low", where),
-                "close": _number(close, "Close", where),
-                "volume": _number(volume, "Volume", where),
-                "marketcap": _number(marketcap, "Marketcap", where),
-            }
-        )
+        history.rows.append((record_day, *_numbers([open_, high, low, close, volume, marketcap], where)))
     if history is None:
         raise CsvSourceError(f"{source}: no data rows")
     return history

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import click
-from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Insert, MetaData, Table, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from utilities.csv_source import count_sources, read_source
+from utilities.csv_source import RECORD_FIELDS, count_sources, read_source
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ def _insert_ignoring_duplicates(table: Table, dialect: str):
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"seeding supports PostgreSQL and SQLite, not {dialect}")
+
+
+def _insert_records(conn: Connection, statement: Insert, currency_id: int, rows: list[tuple]) -> None:
+    """Bulk insert one coin's rows.
+
+    On SQLite the compiled statement goes straight to the driver's executemany with ISO
+    dates (what SQLAlchemy's Date type stores there), skipping per-row parameter processing,
+    which is most of the cost; elsewhere SQLAlchemy batches the rows into multi-row VALUES.
+    """
+    if conn.dialect.name == "sqlite":
+        columns = ["currency_id", *RECORD_FIELDS]
+        compiled = statement.compile(dialect=conn.dialect, column_keys=columns)
+        if list(compiled.positiontup) != columns:
+            raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+        conn.exec_driver_sql(str(compiled), [(currency_id, row[0].isoformat(), *row[1:]) for row in rows])
+        return
+    conn.execute(statement, [{"currency_id": currency_id, **dict(zip(RECORD_FIELDS, row, strict=True))} for row in rows])
 
 
 @contextlib.contextmanager
@@ -137,7 +154,7 @@ def seed_from_csv(
                 with engine.begin() as conn:
                     conn.execute(insert_currency, {"name": coin.name, "symbol": coin.symbol})
                     currency_id = conn.execute(select(currency.c.id).where(currency.c.symbol == coin.symbol)).scalar_one()
-                    conn.execute(insert_record, [{**row, "currency_id": currency_id} for row in coin.rows])
+                    _insert_records(conn, insert_record, currency_id, coin.rows)
                 files += 1
         _, records_after = _counts(engine, currency, record)
     inserted = records_after - records_before
