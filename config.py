@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -28,14 +29,23 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-def database_url(environ: dict[str, str] | os._Environ = os.environ) -> str:
+def normalise_database_url(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2, the driver this project installs.
+
+    `postgres://` (Heroku, some consoles) is rejected by SQLAlchemy 2, and a bare
+    `postgresql://` means psycopg 3 from SQLAlchemy 2.1 on.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def database_url(environ: Mapping[str, str] = os.environ) -> str:
     """`DATABASE_URL`, else Elastic Beanstalk's `RDS_*` variables, else SQLite in `instance/`."""
     url = environ.get("DATABASE_URL", "").strip()
     if url:
-        # Heroku-style and EB-console URLs say postgres://, which SQLAlchemy 2 rejects.
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://") :]
-        return url
+        return normalise_database_url(url)
     if environ.get("RDS_HOSTNAME"):
         return URL.create(
             "postgresql+psycopg2",
@@ -68,7 +78,6 @@ class Config:
     SEED_ON_STARTUP = _flag("SEED_ON_STARTUP", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
     PORT = _int("PORT", 8000)
-    SWAGGER = {"title": "Crypto price analysis API", "uiversion": 3, "openapi": None}
 
 
 class TestConfig(Config):

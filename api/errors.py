@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from api.extensions import db
 from api.responses import json_response
@@ -31,8 +31,12 @@ def error_response(status: int, detail: str, errors: dict[str, str] | None = Non
 
 
 def handle_http_exception(error: HTTPException) -> Response:
-    """Werkzeug's 404/405/500... as JSON, keeping headers such as `Allow`."""
-    response = error_response(error.code or 500, error.description or error.name)
+    """Werkzeug's 404/405/500... as JSON, keeping headers such as `Allow`.
+
+    Unhandled exceptions arrive here as InternalServerError after Flask logged them.
+    """
+    detail = "Internal server error" if isinstance(error, InternalServerError) else error.description
+    response = error_response(error.code or 500, detail or error.name)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value

@@ -2,8 +2,8 @@
 
 import logging
 
-from flask import Blueprint, Response
 from flasgger import swag_from
+from flask import Blueprint, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -31,5 +31,7 @@ def ready() -> Response:
     except DBAPIError as error:
         db.session.rollback()
         log.warning("Readiness check failed: database unreachable: %s", error.orig)
-        return json_response({"detail": "Database unavailable", "status": "unavailable", "database": "unavailable"}, 503)
+        return json_response(
+            {"detail": "Database unavailable", "status": "unavailable", "database": "unavailable"}, 503
+        )
     return json_response({"status": "ready", "database": "ok"})

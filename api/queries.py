@@ -77,7 +77,10 @@ def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
     for field, days_back in CHANGE_WINDOWS.items():
         previous = aliased(Record, name=f"prev_{days_back}")
         joins.append(
-            (previous, and_(previous.currency_id == Record.currency_id, previous.date == day - timedelta(days=days_back)))
+            (
+                previous,
+                and_(previous.currency_id == Record.currency_id, previous.date == day - timedelta(days=days_back)),
+            )
         )
         # NULL when the earlier day is missing (the outer join gives NULL) or its close is 0.
         changes[field] = case((previous.close != 0, (Record.close - previous.close) / previous.close * 100), else_=None)

@@ -1,8 +1,8 @@
 """`GET /api/v1/dashboard`: every requested coin on a day, ranked."""
 
+from flasgger import swag_from
 from flask import Response, request
 from flask_restful import Resource
-from flasgger import swag_from
 
 from api.docs import spec_path
 from api.errors import error_response

@@ -102,12 +102,12 @@ def parse_dashboard_args(args: MultiDict) -> DashboardQuery:
     day = parse_date(single(args, "date", errors), errors)
 
     order_by_raw = single(args, "order_by", errors)
-    order_by = ORDER_BY_ALIASES.get(order_by_raw or "crypto")
+    order_by = ORDER_BY_ALIASES.get("crypto" if order_by_raw is None else order_by_raw)
     if order_by is None:
         errors["order_by"] = f"must be one of {', '.join(ORDER_BY_ALIASES)}, got {order_by_raw!r}"
 
     order_type_raw = single(args, "order_type", errors)
-    descending = ORDER_TYPES.get(order_type_raw or "desc")
+    descending = ORDER_TYPES.get("desc" if order_type_raw is None else order_type_raw)
     if descending is None:
         errors["order_type"] = f"must be asc or desc, got {order_type_raw!r}"
 

@@ -1,8 +1,8 @@
 """`GET /api/v1/search`: find a coin by name or symbol."""
 
+from flasgger import swag_from
 from flask import Response, request
 from flask_restful import Resource
-from flasgger import swag_from
 
 from api.docs import spec_path
 from api.errors import error_response

@@ -1,0 +1,136 @@
+"""Shared fixtures: databases per backend, a seeded app per backend, and CSV ground truth.
+
+PostgreSQL runs when `TEST_DATABASE_URL` is set (each use gets a fresh database on that
+server, dropped afterwards); otherwise those tests skip, or fail when
+`REQUIRE_SERVICES=1` (CI), so a missing service can never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from api import create_app
+from api.extensions import db
+from config import BUNDLED_CSV, TestConfig, normalise_database_url
+from tests.truth import CsvTruth, load_truth
+from utilities.inspector import seed_from_csv
+
+BACKENDS = ["sqlite", "postgresql"]
+POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "").strip())
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+
+
+def require_postgres() -> str:
+    """The server URL, or skip (fail under REQUIRE_SERVICES) when there is none."""
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    if REQUIRE_SERVICES:
+        pytest.fail("REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set")
+    pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+
+
+class PostgresDatabases:
+    """Create throwaway databases on the test server and drop them at the end."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = sa.make_url(server_url)
+        self.admin = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"{self.server_url.database}_t{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self.server_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.created:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases(require_postgres())
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def empty_database_url(request, tmp_path) -> str:
+    """A fresh, empty database of the backend named by the test's `backend` parameter."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_databases").create()
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+def make_app(database_url: str, **overrides):
+    """A test app on `database_url`."""
+    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+
+
+def migrate_and_seed(app, source: str = str(BUNDLED_CSV)) -> None:
+    with app.app_context():
+        upgrade()
+        seed_from_csv(db.engine, source, progress=False)
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def seeded_database_url(request, tmp_path_factory) -> str:
+    """A database per backend, migrated and seeded from the bundled CSVs once per session."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_databases").create()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'seeded.sqlite'}"
+    migrate_and_seed(make_app(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(seeded_database_url):
+    """An app on the seeded database of each backend (read-only: tests must not write to it)."""
+    application = make_app(seeded_database_url)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def truth() -> CsvTruth:
+    """Every CSV row, read with the csv module alone (not through the app's code)."""
+    return load_truth(BUNDLED_CSV)
+
+
+@pytest.fixture
+def sql_statements(app) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs during the test."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield statements
+    sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
