@@ -59,11 +59,11 @@ def database_url(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def engine_options(url: str) -> dict:
-    """Pool settings: pre-ping so killed connections are replaced without a restart."""
-    options: dict = {"pool_pre_ping": True}
-    if make_url(url).get_backend_name() == "postgresql":
-        options["connect_args"] = {"connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5)}
-    return options
+    """Pool settings for a server database: pre-ping so killed connections are replaced without
+    a restart, and a bounded connect time. A SQLite file needs neither."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return {}
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5)}}
 
 
 class Config:

@@ -1,23 +1,28 @@
 """The SQL behind the read endpoints: plain functions over a SQLAlchemy session, no Flask.
 
-The dashboard costs at most two statements whatever the number of coins: one to resolve
-symbols and/or the default day, one that joins each coin's record on day D with its records
-on D-1, D-7 and D-30, sorts, counts and pages in the database.
+The dashboard is one statement for `id=all` and two for a list of symbols (the first
+resolves the symbols, so unknown ones can be named), whatever the number of coins: each
+coin's record on day D is read with its closes on D-1, D-7 and D-30, and the database
+computes the changes, sorts, counts and pages.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from api.models import Currency, Record
 
 CHANGE_WINDOWS = {"change_24h": 1, "change_7d": 7, "change_1m": 30}
-# Canonical sort keys of the dashboard; params.py maps the accepted aliases onto these.
-ORDER_KEYS = ("crypto", "symbol", "price", "24h", "7d", "1m", "24h-volume", "market_cap")
+
+currency_table = Currency.__table__
+record_table = Record.__table__
 
 
 class UnknownSymbolsError(LookupError):
@@ -46,108 +51,147 @@ class DashboardPage:
 
     rows: list[dict]
     total: int
-    day: date | None
 
 
-def _resolve(session: Session, query: DashboardQuery) -> tuple[list[int] | None, date | None]:
-    """Statement 1: currency ids of the requested symbols and, if needed, the latest stored day."""
-    latest_day = select(func.max(Record.date)).scalar_subquery()
-    if query.symbols is None:
-        if query.day is not None:
-            return None, query.day
-        return None, session.execute(select(latest_day)).scalar()
-    columns = [Currency.id, Currency.symbol] + ([latest_day] if query.day is None else [])
-    found = session.execute(select(*columns).where(Currency.symbol.in_(query.symbols))).all()
-    stored = {row.symbol for row in found}
-    unknown = [symbol for symbol in query.symbols if symbol not in stored]
+class days_before(FunctionElement):
+    """`day - n` calendar days, in each dialect's own date arithmetic (n is a code constant)."""
+
+    type = Date()
+    inherit_cache = True
+
+    def __init__(self, day, days: int) -> None:
+        self.days = int(days)
+        super().__init__(day)
+
+
+@compiles(days_before, "postgresql")
+def _days_before_postgresql(element: days_before, compiler, **kw) -> str:
+    return f"({compiler.process(element.clauses, **kw)} - {element.days})"
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element: days_before, compiler, **kw) -> str:
+    # SQLAlchemy stores SQLite dates as ISO text, which date() reads and writes.
+    return f"date({compiler.process(element.clauses, **kw)}, '-{element.days} days')"
+
+
+def _currency_ids(session: Session, symbols: tuple[str, ...]) -> list[int]:
+    """Ids of `symbols`; raises `UnknownSymbolsError` naming those not stored."""
+    found = session.execute(
+        select(currency_table.c.id, currency_table.c.symbol).where(currency_table.c.symbol.in_(symbols))
+    ).all()
+    stored = {symbol for _, symbol in found}
+    unknown = [symbol for symbol in symbols if symbol not in stored]
     if unknown:
         raise UnknownSymbolsError(unknown)
-    day = query.day if query.day is not None else found[0][2]
-    return [row.id for row in found], day
+    return [currency_id for currency_id, _ in found]
+
+
+@functools.lru_cache(maxsize=64)
+def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> Select:
+    """The ranking statement, built once per shape and reused with new binds (building is costly).
+
+    Binds: `day` (None: the latest stored day), `first_rank`, `last_rank` and, when filtering, `ids`.
+    Earlier closes are correlated subqueries: one primary-key probe per coin and window, a plan
+    that stays cheap whatever the planner guesses about the day's row count.
+    """
+    record, currency = record_table, currency_table
+    latest_day = select(func.max(record.c.date)).scalar_subquery()
+    earlier_closes = []
+    for days_back in CHANGE_WINDOWS.values():
+        previous = record.alias(f"prev_{days_back}")
+        earlier_closes.append(
+            select(previous.c.close)
+            .where(previous.c.currency_id == record.c.currency_id)
+            .where(previous.c.date == days_before(record.c.date, days_back))
+            .scalar_subquery()
+            .label(f"close_{days_back}")
+        )
+    day_rows = (
+        select(
+            currency.c.name,
+            currency.c.symbol,
+            record.c.date,
+            record.c.close,
+            record.c.volume,
+            record.c.marketcap,
+            *earlier_closes,
+        )
+        .join_from(record, currency, currency.c.id == record.c.currency_id)
+        .where(record.c.date == func.coalesce(bindparam("day", type_=Date()), latest_day))
+    )
+    if filter_ids:
+        day_rows = day_rows.where(record.c.currency_id.in_(bindparam("ids", expanding=True)))
+    day_rows = day_rows.subquery("day_rows")
+
+    changes = {}
+    for field, days_back in CHANGE_WINDOWS.items():
+        earlier = day_rows.c[f"close_{days_back}"]
+        # NULL when the earlier day has no record (the subquery gives NULL) or its close is 0.
+        changes[field] = case((earlier != 0, (day_rows.c.close - earlier) / earlier * 100), else_=None)
+    sort_expression = {
+        "crypto": func.lower(day_rows.c.name),
+        "symbol": day_rows.c.symbol,
+        "price": day_rows.c.close,
+        "24h": changes["change_24h"],
+        "7d": changes["change_7d"],
+        "1m": changes["change_1m"],
+        "24h-volume": day_rows.c.volume,
+        "market_cap": day_rows.c.marketcap,
+    }[order_by]
+    direction = sort_expression.desc() if descending else sort_expression.asc()
+    ranked = select(
+        day_rows.c.name,
+        day_rows.c.symbol,
+        day_rows.c.date,
+        day_rows.c.close.label("price"),
+        *(expression.label(field) for field, expression in changes.items()),
+        day_rows.c.volume.label("volume_24h"),
+        day_rows.c.marketcap.label("market_cap"),
+        func.row_number().over(order_by=[direction.nulls_last(), day_rows.c.symbol.asc()]).label("rank"),
+        func.count().over().label("total"),
+    ).subquery("ranked")
+    # Rank 1 always comes back too, so the total is known even for a page past the end.
+    in_page = and_(ranked.c.rank >= bindparam("first_rank"), ranked.c.rank <= bindparam("last_rank"))
+    return select(ranked).where(or_(in_page, ranked.c.rank == 1)).order_by(ranked.c.rank)
 
 
 def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
     """Rank the requested coins on a day; raises `UnknownSymbolsError` for unknown symbols."""
-    currency_ids, day = _resolve(session, query)
-    if day is None:
-        return DashboardPage(rows=[], total=0, day=None)
-
-    changes = {}
-    joins = []
-    for field, days_back in CHANGE_WINDOWS.items():
-        previous = aliased(Record, name=f"prev_{days_back}")
-        joins.append(
-            (
-                previous,
-                and_(previous.currency_id == Record.currency_id, previous.date == day - timedelta(days=days_back)),
-            )
-        )
-        # NULL when the earlier day is missing (the outer join gives NULL) or its close is 0.
-        changes[field] = case((previous.close != 0, (Record.close - previous.close) / previous.close * 100), else_=None)
-
-    sort_expression = {
-        "crypto": func.lower(Currency.name),
-        "symbol": Currency.symbol,
-        "price": Record.close,
-        "24h": changes["change_24h"],
-        "7d": changes["change_7d"],
-        "1m": changes["change_1m"],
-        "24h-volume": Record.volume,
-        "market_cap": Record.marketcap,
-    }[query.order_by]
-    direction = sort_expression.desc() if query.descending else sort_expression.asc()
-    ordering = [direction.nulls_last(), Currency.symbol.asc()]
-
-    ranked = (
-        select(
-            Currency.name,
-            Currency.symbol,
-            Record.close.label("price"),
-            *(expression.label(field) for field, expression in changes.items()),
-            Record.volume.label("volume_24h"),
-            Record.marketcap.label("market_cap"),
-            func.row_number().over(order_by=ordering).label("rank"),
-            func.count().over().label("total"),
-        )
-        .join(Currency, Currency.id == Record.currency_id)
-        .where(Record.date == day)
-    )
-    for previous, condition in joins:
-        ranked = ranked.outerjoin(previous, condition)
-    if currency_ids is not None:
-        ranked = ranked.where(Record.currency_id.in_(currency_ids))
-    ranked = ranked.subquery("ranked")
-
+    binds: dict = {"day": query.day}
+    if query.symbols is not None:
+        binds["ids"] = _currency_ids(session, query.symbols)
     offset = (query.page - 1) * query.per_page
-    # Row 1 always comes back too, so the total is known even for a page past the end.
-    in_page = and_(ranked.c.rank > offset, ranked.c.rank <= offset + query.per_page)
-    result = session.execute(select(ranked).where(or_(in_page, ranked.c.rank == 1)).order_by(ranked.c.rank)).all()
+    binds.update(first_rank=offset + 1, last_rank=offset + query.per_page)
+    statement = _dashboard_statement(query.order_by, query.descending, query.symbols is not None)
+    result = session.execute(statement, binds).all()
 
     total = result[0].total if result else 0
     rows = [
         {
-            "name": row.name,
-            "symbol": row.symbol,
+            "name": name,
+            "symbol": symbol,
             "date": day.isoformat(),
-            "price": row.price,
-            "change_24h": row.change_24h,
-            "change_7d": row.change_7d,
-            "change_1m": row.change_1m,
-            "volume_24h": row.volume_24h,
-            "market_cap": row.market_cap,
+            "price": price,
+            "change_24h": change_24h,
+            "change_7d": change_7d,
+            "change_1m": change_1m,
+            "volume_24h": volume_24h,
+            "market_cap": market_cap,
         }
-        for row in result
-        if row.rank > offset
+        for name, symbol, day, price, change_24h, change_7d, change_1m, volume_24h, market_cap, rank, _ in result
+        if rank > offset
     ]
-    return DashboardPage(rows=rows, total=total, day=day)
+    return DashboardPage(rows=rows, total=total)
 
 
-def find_currency(session: Session, term: str) -> Currency | None:
-    """Case-insensitive exact match on name first, then on symbol; one statement."""
-    name_matches = func.lower(Currency.name) == term.lower()
+def find_currency(session: Session, term: str) -> Row | None:
+    """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol)."""
+    currency = currency_table
+    name_matches = func.lower(currency.c.name) == term.lower()
     return session.execute(
-        select(Currency)
-        .where(or_(name_matches, Currency.symbol == term.upper()))
-        .order_by(case((name_matches, 0), else_=1), Currency.id)
+        select(currency.c.name, currency.c.symbol)
+        .where(or_(name_matches, currency.c.symbol == term.upper()))
+        .order_by(case((name_matches, 0), else_=1), currency.c.id)
         .limit(1)
-    ).scalar_one_or_none()
+    ).first()

@@ -18,7 +18,7 @@ MIN_DATE = date(1900, 1, 1)
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
 DATE_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
-# Every accepted spelling of `order_by`, mapped to the canonical key of api.queries.ORDER_KEYS.
+# Every accepted spelling of `order_by`, mapped to the sort key api.queries understands.
 ORDER_BY_ALIASES = {
     "crypto": "crypto",
     "name": "crypto",

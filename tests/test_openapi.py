@@ -1,0 +1,64 @@
+"""The OpenAPI document and Swagger UI describe every operation, parameter and response."""
+
+import pytest
+
+
+@pytest.fixture
+def spec(client):
+    response = client.get("/apispec_1.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_swagger_ui_is_served(client):
+    response = client.get("/apidocs/")
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.get_data()
+
+
+def test_every_route_is_documented(app, spec):
+    documented = set(spec["paths"])
+    routed = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith(("/apidocs", "/flasgger_static", "/apispec", "/static", "/oauth2-redirect"))
+    }
+    assert routed == documented == {"/api/v1/dashboard", "/api/v1/search", "/health", "/ready"}
+
+
+def test_dashboard_operation(spec):
+    operation = spec["paths"]["/api/v1/dashboard"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert set(params) == {"id", "date", "order_by", "order_type", "page", "per_page"}
+    assert params["id"]["required"] is True
+    assert set(params["order_by"]["enum"]) >= {"crypto", "24h-volume", "market-cap", "change_1m", "volume_24h"}
+    assert params["per_page"]["maximum"] == 1000
+    assert set(operation["responses"]) == {"200", "204", "400", "404", "500"}
+    assert operation["responses"]["200"]["headers"]["X-Total-Count"]["type"] == "integer"
+    row = spec["definitions"]["DashboardRow"]["properties"]
+    assert set(row) == {
+        "name",
+        "symbol",
+        "date",
+        "price",
+        "change_24h",
+        "change_7d",
+        "change_1m",
+        "volume_24h",
+        "market_cap",
+    }
+
+
+def test_search_and_probe_operations(spec):
+    search = spec["paths"]["/api/v1/search"]["get"]
+    assert [p["name"] for p in search["parameters"]] == ["name"]
+    assert set(search["responses"]) == {"200", "400", "404", "500"}
+    assert set(spec["paths"]["/ready"]["get"]["responses"]) == {"200", "503"}
+    assert spec["definitions"]["Error"]["required"] == ["detail"]
+
+
+def test_responses_match_documented_fields(client, spec):
+    row = client.get("/api/v1/dashboard?id=btc").get_json()[0]
+    assert set(row) == set(spec["definitions"]["DashboardRow"]["required"])
+    found = client.get("/api/v1/search?name=btc").get_json()
+    assert set(found) == set(spec["definitions"]["Currency"]["required"])
