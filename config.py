@@ -14,6 +14,7 @@ load_dotenv(BASE_DIR / ".env")
 
 BUNDLED_CSV = BASE_DIR / "data" / "crypto-daily.zip"
 DEFAULT_SQLITE_PATH = BASE_DIR / "instance" / "crypto.sqlite"
+DEFAULT_VERSION_FILE = BASE_DIR / "instance" / "cache-version"
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -74,6 +75,13 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
     REDIS_URL = os.environ.get("REDIS_URL", "").strip() or None
     CACHE_TTL = _int("CACHE_TTL", 1800)
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "").strip() or "crypto-api"
+    # Redis on the request path: no retries, a short timeout, then skip it for a cool-down.
+    CACHE_REDIS_TIMEOUT_MS = _int("CACHE_REDIS_TIMEOUT_MS", 50)
+    CACHE_REDIS_COOLDOWN = _int("CACHE_REDIS_COOLDOWN", 5)
+    # Without Redis, this host's workers share the data version through this file.
+    CACHE_VERSION_FILE = os.environ.get("CACHE_VERSION_FILE", "").strip() or str(DEFAULT_VERSION_FILE)
+    HTTP_CACHE_MAX_AGE = _int("HTTP_CACHE_MAX_AGE", 60)
     CSV_SOURCE = os.environ.get("CSV_SOURCE", "").strip() or str(BUNDLED_CSV)
     SEED_ON_STARTUP = _flag("SEED_ON_STARTUP", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -85,5 +93,7 @@ class TestConfig(Config):
 
     TESTING = True
     SEED_ON_STARTUP = False
+    # Data tests read the database; the cache tests turn the cache on explicitly.
+    CACHE_TTL = 0
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SQLALCHEMY_ENGINE_OPTIONS = engine_options("sqlite://")

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from api.extensions import db, migrate, swagger
+from api.extensions import db, migrate, response_cache, swagger
 from config import Config
 
 
@@ -50,9 +51,20 @@ def register_extensions(app: Flask) -> None:
     from api.docs import template
 
     db.init_app(app)
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite":
+        with app.app_context():
+            event.listen(db.engine, "connect", enforce_sqlite_foreign_keys)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     swagger.template = template()
     swagger.init_app(app)
+    response_cache.init_app(app)
+
+
+def enforce_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless each connection asks."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -88,4 +100,4 @@ def run_startup_inspector(app: Flask) -> None:
     from utilities.inspector import inspect_and_seed
 
     with app.app_context():
-        inspect_and_seed(db.engine, app.config["CSV_SOURCE"])
+        inspect_and_seed(db.engine, app.config["CSV_SOURCE"], on_change=response_cache.bump)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.docs import spec_path
-from api.extensions import db
+from api.extensions import db, response_cache
 from api.responses import json_response
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,13 @@ def health() -> Response:
 @blueprint.get("/ready")
 @swag_from(spec_path("ready.yml"))
 def ready() -> Response:
-    """Ready when the database answers a trivial query."""
+    """Ready when the database answers a trivial query; the cache's state is reported, not required."""
+    cache = response_cache.state()
     try:
         db.session.execute(text("SELECT 1"))
     except DBAPIError as error:
         db.session.rollback()
         log.warning("Readiness check failed: database unreachable: %s", error.orig)
-        return json_response(
-            {"detail": "Database unavailable", "status": "unavailable", "database": "unavailable"}, 503
-        )
-    return json_response({"status": "ready", "database": "ok"})
+        body = {"detail": "Database unavailable", "status": "unavailable", "database": "unavailable", "cache": cache}
+        return json_response(body, 503)
+    return json_response({"status": "ready", "database": "ok", "cache": cache})

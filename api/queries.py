@@ -44,6 +44,13 @@ class DashboardQuery:
     page: int = 1
     per_page: int = 100
 
+    def cache_key(self) -> str:
+        """Equal for requests that must get the same answer (`id=BTC,aave` == `id=aave, btc`)."""
+        symbols = ",".join(sorted(self.symbols)) if self.symbols is not None else "*all*"
+        day = self.day.isoformat() if self.day is not None else "latest"
+        direction = "desc" if self.descending else "asc"
+        return f"dashboard:{symbols}:{day}:{self.order_by}:{direction}:{self.page}:{self.per_page}"
+
 
 @dataclass
 class DashboardPage:

@@ -31,7 +31,7 @@ def test_health_and_ready(client):
     assert client.get("/health").get_json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready", "database": "ok"}
+    assert ready.get_json() == {"status": "ready", "database": "ok", "cache": {"backend": "off", "status": "ok"}}
 
 
 def test_head_is_answered_like_get_without_body(client):

@@ -49,3 +49,23 @@ def test_single_migration_head(project_root):
     config = Config()
     config.set_main_option("script_location", str(project_root / "migrations"))
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+INSERT_RECORD = (
+    "INSERT INTO record (currency_id, date, open, high, low, close) VALUES (:currency_id, '2021-01-01', 1, 1, 1, 1)"
+)
+
+
+@pytest.mark.parametrize("empty_database_url", BACKENDS, indirect=True)
+def test_deleting_a_currency_cascades_to_its_records(empty_database_url):
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO currency (id, name, symbol) VALUES (1, 'A', 'A')"))
+            conn.execute(sa.text(INSERT_RECORD), {"currency_id": 1})
+            conn.execute(sa.text("DELETE FROM currency WHERE id = 1"))
+            assert conn.execute(sa.text("SELECT count(*) FROM record")).scalar() == 0
+            with pytest.raises(sa.exc.IntegrityError):
+                conn.execute(sa.text(INSERT_RECORD), {"currency_id": 9})
+        db.engine.dispose()

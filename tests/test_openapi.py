@@ -29,11 +29,13 @@ def test_every_route_is_documented(app, spec):
 def test_dashboard_operation(spec):
     operation = spec["paths"]["/api/v1/dashboard"]["get"]
     params = {p["name"]: p for p in operation["parameters"]}
-    assert set(params) == {"id", "date", "order_by", "order_type", "page", "per_page"}
+    assert set(params) == {"id", "date", "order_by", "order_type", "page", "per_page", "If-None-Match"}
+    assert params["If-None-Match"]["in"] == "header"
     assert params["id"]["required"] is True
     assert set(params["order_by"]["enum"]) >= {"crypto", "24h-volume", "market-cap", "change_1m", "volume_24h"}
     assert params["per_page"]["maximum"] == 1000
-    assert set(operation["responses"]) == {"200", "204", "400", "404", "500"}
+    assert set(operation["responses"]) == {"200", "204", "304", "400", "404", "500"}
+    assert {"ETag", "Cache-Control", "X-Total-Count"} <= set(operation["responses"]["200"]["headers"])
     assert operation["responses"]["200"]["headers"]["X-Total-Count"]["type"] == "integer"
     row = spec["definitions"]["DashboardRow"]["properties"]
     assert set(row) == {
@@ -51,8 +53,8 @@ def test_dashboard_operation(spec):
 
 def test_search_and_probe_operations(spec):
     search = spec["paths"]["/api/v1/search"]["get"]
-    assert [p["name"] for p in search["parameters"]] == ["name"]
-    assert set(search["responses"]) == {"200", "400", "404", "500"}
+    assert [p["name"] for p in search["parameters"]] == ["name", "If-None-Match"]
+    assert set(search["responses"]) == {"200", "304", "400", "404", "500"}
     assert set(spec["paths"]["/ready"]["get"]["responses"]) == {"200", "503"}
     assert spec["definitions"]["Error"]["required"] == ["detail"]
 

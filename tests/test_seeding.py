@@ -117,8 +117,9 @@ def test_app_start_runs_the_inspector(tmp_path):
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    started = make_app(url, SEED_ON_STARTUP=True)
+    started = make_app(url, SEED_ON_STARTUP=True, CACHE_TTL=60, CACHE_VERSION_FILE=str(tmp_path / "v"))
     assert started.test_client().get("/api/v1/dashboard?id=all").headers["X-Total-Count"] == "23"
+    assert (tmp_path / "v").read_text() == "1"  # the seed invalidated cached reads
 
 
 def test_inspector_says_schema_is_missing(tmp_path, caplog):
@@ -248,6 +249,7 @@ def test_two_gunicorn_workers_on_empty_database_seed_once(migrated, tmp_path, pr
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
     env = {**os.environ, "DATABASE_URL": url, "SEED_ON_STARTUP": "on", "LOG_LEVEL": "INFO"}
+    env["CACHE_VERSION_FILE"] = str(tmp_path / "cache-version")
     env.pop("FLASK_RUN_FROM_CLI", None)
     with log_path.open("w") as log:
         process = subprocess.Popen(

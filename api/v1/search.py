@@ -6,20 +6,25 @@ from flask_restful import Resource
 
 from api.docs import spec_path
 from api.errors import error_response
-from api.extensions import db
+from api.extensions import db, response_cache
 from api.queries import find_currency
 from api.responses import json_response
 from api.v1.params import parse_search_term
 
 
+def render_search(term: str) -> Response:
+    """The uncached answer: the coin, or 404."""
+    currency = find_currency(db.session, term)
+    if currency is None:
+        return error_response(404, f"No currency named or with symbol {term!r}")
+    return json_response({"name": currency.name, "symbol": currency.symbol})
+
+
 class Search(Resource):
-    """Thin resource: validate, query, shape."""
+    """Thin resource: validate, then answer through the cache."""
 
     @swag_from(spec_path("search.yml"))
     def get(self) -> Response:
         """Find a coin by exact name, else by symbol (case-insensitive)."""
         term = parse_search_term(request.args)
-        currency = find_currency(db.session, term)
-        if currency is None:
-            return error_response(404, f"No currency named or with symbol {term!r}")
-        return json_response({"name": currency.name, "symbol": currency.symbol})
+        return response_cache.respond(f"search:{term}", lambda: render_search(term))

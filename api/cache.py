@@ -1,0 +1,250 @@
+"""Read-through response cache: keys, the data version, Redis or in-process storage, fail-open.
+
+Every read endpoint answers through `ResponseCache.respond(key, compute)`. An entry's key is
+prefix + API version + data version + the normalised query; its value is the response's
+status, headers and JSON bytes, replayed as stored. Every write calls `bump_data_version()`
+after it commits, so later reads use new keys and never see an older entry. Redis trouble
+never fails a request: no retries, timeouts of tens of milliseconds, then a cool-down during
+which Redis is not called at all.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from cachetools import TTLCache
+from flask import Flask, Response, current_app, request
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "v1"
+CACHEABLE_STATUSES = {200, 204, 404}
+# One round trip per lookup: read the data version and the entry stored under it.
+LOOKUP_SCRIPT = """
+local version = redis.call('GET', KEYS[1]) or '0'
+return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
+"""
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """What is stored: status, the headers that matter, the body bytes and their strong ETag."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, response: Response) -> CachedResponse:
+        body = response.get_data()
+        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+        kept = {name: response.headers[name] for name in ("X-Total-Count",) if name in response.headers}
+        return cls(response.status_code, kept, body, f"{response.status_code}-{digest}")
+
+    def encode(self) -> bytes:
+        return json.dumps([self.status, self.headers, self.etag]).encode() + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CachedResponse:
+        meta, _, body = raw.partition(b"\n")
+        status, headers, etag = json.loads(meta)
+        return cls(status, headers, body, etag)
+
+    def to_response(self, cache_control: str) -> Response:
+        """The stored answer, or 304 when the client's If-None-Match already holds this ETag."""
+        headers = [("ETag", f'"{self.etag}"'), ("Cache-Control", cache_control)]
+        if "If-None-Match" in request.headers and request.if_none_match.contains_weak(self.etag):
+            return Response(status=304, headers=headers)
+        headers += self.headers.items()
+        if self.body:
+            headers.append(("Content-Type", "application/json"))
+        return Response(self.body, status=self.status, headers=headers)
+
+
+class LocalBackend:
+    """In-process entries (per worker) with a data version in a file shared by this host's processes."""
+
+    name = "in-process"
+
+    def __init__(self, ttl: int, version_file: Path, maxsize: int = 4096) -> None:
+        self.clock: Callable[[], float] = time.monotonic
+        self._entries: TTLCache = TTLCache(maxsize, ttl, timer=lambda: self.clock())
+        self._lock = threading.Lock()
+        self.version_file = version_file
+
+    def _version(self) -> str:
+        try:
+            return self.version_file.read_text().strip() or "0"
+        except FileNotFoundError:
+            return "0"
+
+    def lookup(self, key: str) -> tuple[str | None, bytes | None]:
+        version = self._version()
+        with self._lock:
+            return version, self._entries.get(f"{version}:{key}")
+
+    def store(self, version: str | None, key: str, value: bytes) -> None:
+        with self._lock:
+            self._entries[f"{version}:{key}"] = value
+
+    def bump(self) -> None:
+        self.version_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.version_file, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            current = int(handle.read().strip() or 0)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(current + 1))
+        with self._lock:
+            self._entries.clear()
+
+    def state(self) -> dict[str, str]:
+        return {"backend": self.name, "status": "ok"}
+
+
+class RedisBackend:
+    """Redis entries behind a circuit breaker: a failure skips Redis for `cooldown` seconds."""
+
+    name = "redis"
+
+    def __init__(self, url: str, prefix: str, ttl: int, timeout: float, cooldown: float) -> None:
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
+        self._lookup = self.client.register_script(LOOKUP_SCRIPT)
+        self.version_key = f"{prefix}:data-version"
+        self.entry_prefix = f"{prefix}:{API_VERSION}:"
+        self.ttl = ttl
+        self.cooldown = cooldown
+        self.clock: Callable[[], float] = time.monotonic
+        self._down_until = 0.0
+        self._in_outage = False
+        self._state_lock = threading.Lock()
+
+    def _available(self) -> bool:
+        return self.clock() >= self._down_until
+
+    def _failed(self, error: RedisError) -> None:
+        with self._state_lock:
+            self._down_until = self.clock() + self.cooldown
+            first = not self._in_outage
+            self._in_outage = True
+        if first:
+            log.warning("Redis cache unavailable; serving from the database, retry in %s s: %s", self.cooldown, error)
+
+    def _reachable(self) -> None:
+        """Called after a command succeeded; the first success after an outage invalidates."""
+        with self._state_lock:
+            recovered, self._in_outage = self._in_outage, False
+        if recovered:
+            # Writes may have happened while Redis could not be told: drop every older entry.
+            log.warning("Redis cache reachable again; invalidating entries from before the outage")
+            self.client.incr(self.version_key)
+
+    def lookup(self, key: str) -> tuple[str | None, bytes | None]:
+        """(data version, stored bytes or None); (None, None) when Redis is skipped or failing."""
+        if not self._available():
+            return None, None
+        try:
+            version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
+            if self._in_outage:
+                self._reachable()
+                version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
+        except RedisError as error:
+            self._failed(error)
+            return None, None
+        return version.decode(), value
+
+    def store(self, version: str | None, key: str, value: bytes) -> None:
+        if version is None or not self._available():
+            return
+        try:
+            self.client.set(f"{self.entry_prefix}{version}:{key}", value, ex=self.ttl)
+        except RedisError as error:
+            self._failed(error)
+
+    def bump(self) -> None:
+        try:
+            self.client.incr(self.version_key)
+        except RedisError as error:
+            self._failed(error)
+            log.warning("Could not invalidate cached reads; they are dropped when Redis answers again")
+
+    def state(self) -> dict[str, str]:
+        if not self._available():
+            return {"backend": self.name, "status": "unavailable"}
+        try:
+            self.client.ping()
+            self._reachable()
+        except RedisError as error:
+            self._failed(error)
+            return {"backend": self.name, "status": "unavailable"}
+        return {"backend": self.name, "status": "ok"}
+
+
+class ResponseCache:
+    """The Flask extension: picks a backend from the config and serves reads through it."""
+
+    def __init__(self) -> None:
+        self.backend: LocalBackend | RedisBackend | None = None
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["response_cache"] = self
+        ttl = app.config["CACHE_TTL"]
+        self.cache_control = f"public, max-age={app.config['HTTP_CACHE_MAX_AGE']}"
+        if ttl <= 0:
+            self.backend = None
+        elif app.config["REDIS_URL"]:
+            self.backend = RedisBackend(
+                app.config["REDIS_URL"],
+                app.config["CACHE_KEY_PREFIX"],
+                ttl,
+                timeout=app.config["CACHE_REDIS_TIMEOUT_MS"] / 1000,
+                cooldown=app.config["CACHE_REDIS_COOLDOWN"],
+            )
+        else:
+            self.backend = LocalBackend(ttl, Path(app.config["CACHE_VERSION_FILE"]))
+
+    def _lookup_or_compute(self, key: str, compute: Callable[[], Response]) -> CachedResponse:
+        if self.backend is None:
+            return CachedResponse.of(compute())
+        version, raw = self.backend.lookup(key)
+        if raw is not None:
+            return CachedResponse.decode(raw)
+        fresh = CachedResponse.of(compute())
+        if fresh.status in CACHEABLE_STATUSES:
+            self.backend.store(version, key, fresh.encode())
+        return fresh
+
+    def respond(self, key: str, compute: Callable[[], Response]) -> Response:
+        """A stored response for `key`, else `compute()` stored; with ETag, Cache-Control and 304."""
+        return self._lookup_or_compute(key, compute).to_response(self.cache_control)
+
+    def bump(self) -> None:
+        """Invalidate every cached read (call after a write has committed)."""
+        if self.backend is not None:
+            self.backend.bump()
+
+    def state(self) -> dict[str, str]:
+        if self.backend is None:
+            return {"backend": "off", "status": "ok"}
+        return self.backend.state()
+
+
+def bump_data_version() -> None:
+    """The one place writes invalidate cached reads."""
+    current_app.extensions["response_cache"].bump()

@@ -1,0 +1,142 @@
+"""Throughput under gunicorn on 127.0.0.1: trivial endpoint, cache hit, cache miss (wrk on loopback).
+
+Usage: `python bench/cache_throughput.py [--redis-url URL] [--database-url URL] [--seconds N]`.
+Needs `wrk` (Debian package). Runs the same gunicorn settings with the Redis cache and with the
+in-process cache; a miss is a dashboard query whose date and page size change on every request.
+Prints a table; asserts nothing. Its Redis keys (own prefix) are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from api import create_app  # noqa: E402
+from api.extensions import db  # noqa: E402
+from config import BUNDLED_CSV, TestConfig, normalise_database_url  # noqa: E402
+from utilities.inspector import seed_from_csv  # noqa: E402
+
+# Every request asks for another (date, per_page): 3,000 days x 1,000 sizes never repeat in a run.
+MISS_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local day = os.date("!%Y-%m-%d", 1370000000 + (counter % 2900) * 86400)
+  local per_page = 1 + math.floor(counter / 2900) % 1000
+  return wrk.format("GET", "/api/v1/dashboard?id=all&date=" .. day .. "&per_page=" .. per_page)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, str]:
+    """Requests/s and the latency line wrk reports; non-2xx responses are reported too."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", script]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    p99 = re.search(r"99%\s+(\S+)", output).group(1)
+    return rate, f"p99 {p99}" + (f", non-2xx {errors.group(1)}" if errors else "")
+
+
+def serve(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+    if threads > 1:
+        command += ["--worker-class", "gthread", "--threads", str(threads)]
+    process = subprocess.Popen(
+        [*command, "app:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):  # bounded wait for start-up
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--database-url", help="a scratch database (default: temporary SQLite)")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="> 1: gthread workers with this many threads")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    workdir = tempfile.TemporaryDirectory()
+    url = normalise_database_url(args.database_url or f"sqlite:///{workdir.name}/bench.sqlite")
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        seed_from_csv(db.engine, str(BUNDLED_CSV), progress=False)
+        db.engine.dispose()
+    script = Path(workdir.name) / "miss.lua"
+    script.write_text(MISS_SCRIPT)
+
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    base_env = {**os.environ, "DATABASE_URL": url, "SEED_ON_STARTUP": "off", "LOG_LEVEL": "WARNING"}
+    base_env |= {"CACHE_TTL": "1800", "CACHE_VERSION_FILE": f"{workdir.name}/cache-version"}
+    rows = []
+    for label, extra in (("redis", {"REDIS_URL": args.redis_url, "CACHE_KEY_PREFIX": prefix}), ("in-process", {})):
+        env = {k: v for k, v in base_env.items() if k != "REDIS_URL"} | extra
+        port = free_port()
+        server = serve(env, port, args.workers, args.threads)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            health = wrk(f"{base}/health", args.seconds, args.connections)
+            hit = wrk(f"{base}/api/v1/dashboard?id=all", args.seconds, args.connections)
+            miss = wrk(f"{base}/", args.seconds, args.connections, str(script))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        rows.append((label, health, hit, miss))
+
+    client = redis.Redis.from_url(args.redis_url)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+    kind = f"gthread x{args.threads}" if args.threads > 1 else "sync"
+    print(f"gunicorn {args.workers} {kind} workers, wrk -t2 -c{args.connections} -d{args.seconds}s on 127.0.0.1,")
+    print(f"{os.cpu_count()} CPUs shared by wrk, gunicorn and Redis; database {url.split(':')[0]}")
+    print(f"{'cache':<11} {'GET /health':>22} {'dashboard hit':>22} {'dashboard miss':>22}  hit/health")
+    for label, health, hit, miss in rows:
+        cells = [f"{rate:8.0f} req/s ({extra})" for rate, extra in (health, hit, miss)]
+        print(f"{label:<11} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22}  {hit[0] / health[0]:.0%}")
+    workdir.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""The read-through cache: hits cost no SQL, keys normalise, writes invalidate, Redis fails open.
+
+Runs against the in-process backend and a real Redis (`TEST_REDIS_URL`, with a key prefix of
+its own per test, deleted afterwards). Time is a fake clock moved by the tests, never a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from api.extensions import db
+from tests.conftest import REQUIRE_SERVICES, make_app
+from tests.fixtures_csv import write_coin_csv
+from tests.tcp_proxy import free_port
+from utilities.inspector import seed_from_csv
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
+CACHE_BACKENDS = ["in-process", "redis"]
+
+
+def require_redis() -> str:
+    if REDIS_URL:
+        return REDIS_URL
+    if REQUIRE_SERVICES:
+        pytest.fail("REQUIRE_SERVICES=1 but TEST_REDIS_URL is not set")
+    pytest.skip("Redis tests need TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the test Redis; its keys are deleted afterwards."""
+    url = require_redis()
+    prefix = f"crypto-api-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(params=CACHE_BACKENDS)
+def cached_app(request, seeded_database_url, tmp_path):
+    """An app with the cache on (TTL 300 s), in-process or on Redis, with a fake clock."""
+    settings = {"CACHE_TTL": 300, "CACHE_VERSION_FILE": str(tmp_path / "cache-version"), "HTTP_CACHE_MAX_AGE": 42}
+    if request.param == "redis":
+        settings |= {"REDIS_URL": require_redis(), "CACHE_KEY_PREFIX": request.getfixturevalue("redis_prefix")}
+    app = make_app(seeded_database_url, **settings)
+    clock = FakeClock()
+    app.extensions["response_cache"].backend.clock = clock
+    app.clock = clock
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def statements(cached_app) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with cached_app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_second_identical_request_costs_no_sql_and_same_bytes(cached_app, statements):
+    client = cached_app.test_client()
+    paths = ("/api/v1/dashboard?id=all&date=2021-07-05", "/api/v1/search?name=bitcoin", "/api/v1/dashboard?id=nope")
+    for path in paths:
+        first = client.get(path)
+        used = len(statements)
+        assert used > 0, path
+        second = client.get(path)
+        assert len(statements) == used, path  # no SQL for the hit
+        assert second.status_code == first.status_code
+        assert second.get_data() == first.get_data()
+        assert second.headers["ETag"] == first.headers["ETag"]
+        assert second.headers.get("X-Total-Count") == first.headers.get("X-Total-Count")
+        assert second.headers["Content-Type"] == first.headers["Content-Type"]
+
+
+def test_equivalent_queries_share_one_entry(cached_app, statements):
+    client = cached_app.test_client()
+    reference = client.get("/api/v1/dashboard?id=BTC,aave&date=2021-07-05")
+    used = len(statements)
+    for path in (
+        "/api/v1/dashboard?id=aave,%20btc&date=2021-07-05",
+        "/api/v1/dashboard?id=AAVE,BTC&date=2021-7-5",
+        "/api/v1/dashboard?id=btc,aave,btc&date=2021-07-05&order_by=name&order_type=desc&page=1&per_page=100",
+    ):
+        response = client.get(path)
+        assert response.get_data() == reference.get_data(), path
+    assert len(statements) == used
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "/api/v1/dashboard?id=btc,aave&date=2021-07-04",
+        "/api/v1/dashboard?id=btc,aave&date=2021-07-05&order_type=asc",
+        "/api/v1/dashboard?id=btc,aave&date=2021-07-05&order_by=price",
+        "/api/v1/dashboard?id=btc,aave&date=2021-07-05&per_page=1",
+        "/api/v1/dashboard?id=btc&date=2021-07-05",
+    ],
+)
+def test_different_queries_do_not_share(cached_app, statements, other):
+    client = cached_app.test_client()
+    client.get("/api/v1/dashboard?id=btc,aave&date=2021-07-05")
+    used = len(statements)
+    assert client.get(other).status_code == 200
+    assert len(statements) > used
+
+
+def test_entries_expire_after_the_ttl(cached_app, statements):
+    client = cached_app.test_client()
+    path = "/api/v1/dashboard?id=eth"
+    client.get(path)
+    backend = cached_app.extensions["response_cache"].backend
+    if backend.name == "redis":
+        keys = list(backend.client.scan_iter(f"{backend.entry_prefix}*"))
+        assert len(keys) == 1
+        assert 295 <= backend.client.ttl(keys[0]) <= 300
+        backend.client.delete(keys[0])  # what Redis does when the TTL runs out
+    else:
+        cached_app.clock.now += 299
+        used = len(statements)
+        client.get(path)
+        assert len(statements) == used  # still fresh at 299 s
+        cached_app.clock.now += 2
+    used = len(statements)
+    assert client.get(path).status_code == 200
+    assert len(statements) > used
+
+
+def test_cache_ttl_zero_turns_the_cache_off(seeded_database_url, tmp_path):
+    app = make_app(seeded_database_url, CACHE_TTL=0)
+    client = app.test_client()
+    seen: list[str] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    client.get("/api/v1/search?name=btc")
+    response = client.get("/api/v1/search?name=btc")
+    assert len(seen) == 2
+    assert response.headers["ETag"]  # still conditional-GET friendly
+
+
+def test_etag_round_trip_and_cache_control(cached_app):
+    client = cached_app.test_client()
+    first = client.get("/api/v1/dashboard?id=all&date=2021-07-05")
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] in ("public, max-age=42", "max-age=42, public")
+    not_modified = client.get("/api/v1/dashboard?id=all&date=2021-07-05", headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304
+    assert not_modified.get_data() == b""
+    assert not_modified.headers["ETag"] == etag
+    other = client.get("/api/v1/dashboard?id=all&date=2021-07-05", headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.get_data() == first.get_data()
+
+
+def test_a_write_invalidates_and_changes_the_etag(cached_app, tmp_path, seeded_database_url):
+    """A seed that adds a coin (then removing it again) is reflected on the next read."""
+    client = cached_app.test_client()
+    path = "/api/v1/dashboard?id=all&date=2021-07-06"
+    before = client.get(path)
+    assert before.headers["X-Total-Count"] == "23"
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0), ("2021-07-06", 2.0)])
+    with cached_app.app_context():
+        cache = cached_app.extensions["response_cache"]
+        try:
+            seed_from_csv(db.engine, str(folder), progress=False, on_change=cache.bump)
+            after = client.get(path)
+            assert after.headers["X-Total-Count"] == "24"
+            assert after.headers["ETag"] != before.headers["ETag"]
+            assert "TSTC" in {row["symbol"] for row in after.get_json()}
+            assert client.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
+        finally:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
+            cache.bump()
+    assert client.get(path).headers["X-Total-Count"] == "23"
+
+
+def test_ready_reports_the_cache_state(cached_app):
+    body = cached_app.test_client().get("/ready").get_json()
+    backend = cached_app.extensions["response_cache"].backend.name
+    assert body["cache"] == {"backend": backend, "status": "ok"}
+
+
+# Redis failures ------------------------------------------------------------------------------
+
+
+class CallCounter:
+    """Counts the commands the app sends to Redis (successful or not)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.calls = 0
+        original = client.execute_command
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        client.execute_command = counted
+
+
+def test_redis_on_a_closed_port_fails_open_and_cools_down(seeded_database_url, tmp_path, truth, caplog):
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    app = make_app(seeded_database_url, CACHE_TTL=300, REDIS_URL=closed, CACHE_VERSION_FILE=str(tmp_path / "v"))
+    backend = app.extensions["response_cache"].backend
+    clock = FakeClock()
+    backend.clock = clock
+    counter = CallCounter(backend.client)
+    client = app.test_client()
+    expected_btc = truth.coins["BTC"].days[date(2021, 7, 6)]["Close"]
+
+    first = client.get("/api/v1/dashboard?id=btc")
+    assert first.status_code == 200 and first.get_json()[0]["price"] == expected_btc
+    assert counter.calls == 1  # one failed attempt, no retries
+    for _ in range(20):
+        response = client.get("/api/v1/dashboard?id=btc")
+        assert response.status_code == 200 and response.get_json()[0]["price"] == expected_btc
+    assert client.get("/api/v1/search?name=bitcoin").status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.get_json()["cache"] == {"backend": "redis", "status": "unavailable"}
+    assert counter.calls == 1  # nothing during the cool-down
+    clock.now += backend.cooldown + 1
+    assert client.get("/api/v1/dashboard?id=btc").status_code == 200
+    assert counter.calls == 2  # tried again after the cool-down
+    outage_logs = [r for r in caplog.records if "Redis cache unavailable" in r.getMessage()]
+    assert len(outage_logs) == 1  # logged once per outage
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[dict]:
+    """A redis-server of this test's own on a free loopback port, which the test stops and starts."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path)]
+    server = {"port": port, "process": None}
+
+    def start():
+        server["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        probe = redis.Redis(port=port, socket_connect_timeout=1, retry=None)
+        for _ in range(200):  # a bounded wait for start-up, not a timing check
+            if server["process"].poll() is not None:
+                raise RuntimeError("redis-server exited at start")
+            try:
+                probe.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop():
+        server["process"].terminate()
+        server["process"].wait(timeout=10)
+
+    server["start"], server["stop"] = start, stop
+    start()
+    yield server
+    if server["process"].poll() is None:
+        stop()
+
+
+def test_redis_stopped_and_started_again(own_redis, seeded_database_url, tmp_path):
+    url = f"redis://127.0.0.1:{own_redis['port']}/0"
+    app = make_app(seeded_database_url, CACHE_TTL=300, REDIS_URL=url, CACHE_VERSION_FILE=str(tmp_path / "v"))
+    backend = app.extensions["response_cache"].backend
+    clock = FakeClock()
+    backend.clock = clock
+    seen: list[str] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    client = app.test_client()
+    path = "/api/v1/dashboard?id=all"
+    reference = client.get(path).get_data()
+    client.get(path)
+    assert len(seen) == 1  # a hit
+
+    own_redis["stop"]()
+    for _ in range(5):
+        response = client.get(path)
+        assert response.status_code == 200 and response.get_data() == reference
+    assert len(seen) == 6  # served from the database meanwhile
+
+    own_redis["start"]()
+    clock.now += backend.cooldown + 1
+    assert client.get(path).get_data() == reference  # Redis answers: entries of before are dropped, re-filled
+    used = len(seen)
+    assert client.get(path).get_data() == reference
+    assert len(seen) == used  # the cache is used again
+    assert client.get("/ready").get_json()["cache"]["status"] == "ok"
