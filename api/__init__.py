@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from api.extensions import db, migrate, response_cache, swagger
+from api.observability import configure_logging, register_metrics, register_request_logging
 from config import Config
 
 
@@ -20,22 +20,16 @@ def create_app(config_class: type = Config, **overrides: object) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     app.json.sort_keys = False
-    configure_logger(app)
+    configure_logging(app)
     ensure_sqlite_folder(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_request_logging(app)
+    register_metrics(app)
     register_commands(app)
     run_startup_inspector(app)
     return app
-
-
-def configure_logger(app: Flask) -> None:
-    """Log to stderr at `LOG_LEVEL`, unless a server (gunicorn) already configured logging."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
-    root.setLevel(app.config["LOG_LEVEL"])
 
 
 def ensure_sqlite_folder(app: Flask) -> None:

@@ -23,7 +23,7 @@ def test_every_route_is_documented(app, spec):
         for rule in app.url_map.iter_rules()
         if not rule.rule.startswith(("/apidocs", "/flasgger_static", "/apispec", "/static", "/oauth2-redirect"))
     }
-    assert routed == documented == {"/api/v1/dashboard", "/api/v1/search", "/health", "/ready"}
+    assert routed == documented == {"/api/v1/dashboard", "/api/v1/search", "/health", "/ready", "/metrics"}
 
 
 def test_dashboard_operation(spec):
