@@ -1,0 +1,49 @@
+"""The Postman collection covers every documented operation, each request with tests."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+POSTMAN = Path(__file__).resolve().parent.parent / "postman"
+
+
+def requests_of(items: list[dict]) -> list[dict]:
+    found = []
+    for item in items:
+        found += requests_of(item["item"]) if "item" in item else [item]
+    return found
+
+
+@pytest.fixture(scope="module")
+def collection() -> dict:
+    return json.loads((POSTMAN / "crypto-api.postman_collection.json").read_text())
+
+
+def test_collection_is_v2_1_with_an_environment(collection):
+    assert collection["info"]["schema"].endswith("/collection/v2.1.0/collection.json")
+    environment = json.loads((POSTMAN / "local.postman_environment.json").read_text())
+    assert {v["key"] for v in environment["values"]} >= {"baseUrl"}
+
+
+def test_every_request_has_status_tests(collection):
+    for request in requests_of(collection["item"]):
+        scripts = [e["script"]["exec"] for e in request.get("event", []) if e["listen"] == "test"]
+        code = "\n".join(line for script in scripts for line in script)
+        assert "pm.response.to.have.status(" in code, request["name"]
+        assert request["request"]["url"]["raw"].startswith("{{baseUrl}}/"), request["name"]
+
+
+def test_every_operation_has_success_and_error_cases(client, collection):
+    spec = client.get("/apispec_1.json").get_json()
+    requests = requests_of(collection["item"])
+    for path in spec["paths"]:
+        statuses = set()
+        for request in requests:
+            raw = request["request"]["url"]["raw"].removeprefix("{{baseUrl}}").split("?")[0]
+            if raw == path and request["request"]["method"] == "GET":
+                code = "\n".join(line for e in request["event"] for line in e["script"]["exec"])
+                statuses.add(code.split("pm.response.to.have.status(")[1].split(")")[0])
+        assert "200" in statuses, path
+        documented_errors = {code for code in spec["paths"][path]["get"]["responses"] if code.startswith("4")}
+        assert documented_errors <= statuses, (path, documented_errors - statuses)
