@@ -63,9 +63,10 @@ def enforce_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """`/health`, `/ready` and the versioned API."""
-    from api import health, v1
+    from api import health, pages, v1
 
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(pages.blueprint)
     app.register_blueprint(v1.blueprint)
 
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "v1"
 CACHEABLE_STATUSES = {200, 204, 404}
+STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary")
 # One round trip per lookup: read the data version and the entry stored under it.
 LOOKUP_SCRIPT = """
 local version = redis.call('GET', KEYS[1]) or '0'
@@ -51,7 +52,7 @@ class CachedResponse:
     def of(cls, response: Response) -> CachedResponse:
         body = response.get_data()
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-        kept = {name: response.headers[name] for name in ("X-Total-Count",) if name in response.headers}
+        kept = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
         return cls(response.status_code, kept, body, f"{response.status_code}-{digest}")
 
     def encode(self) -> bytes:
@@ -67,11 +68,12 @@ class CachedResponse:
         """The stored answer, or 304 when the client's If-None-Match already holds this ETag."""
         headers = [("ETag", f'"{self.etag}"'), ("Cache-Control", cache_control)]
         if "If-None-Match" in request.headers and request.if_none_match.contains_weak(self.etag):
-            return Response(status=304, headers=headers)
-        headers += self.headers.items()
-        if self.body:
-            headers.append(("Content-Type", "application/json"))
-        return Response(self.body, status=self.status, headers=headers)
+            response = Response(status=304, headers=headers)
+        else:
+            response = Response(self.body, status=self.status, headers=[*headers, *self.headers.items()])
+        if "Content-Type" not in self.headers or response.status_code == 304:
+            del response.headers["Content-Type"]  # Werkzeug would default to text/html
+        return response
 
 
 class LocalBackend:

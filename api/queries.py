@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, or_, select
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from api.models import Currency, Record
+from api.sql_functions import days_before
 
 CHANGE_WINDOWS = {"change_24h": 1, "change_7d": 7, "change_1m": 30}
 
@@ -58,28 +57,6 @@ class DashboardPage:
 
     rows: list[dict]
     total: int
-
-
-class days_before(FunctionElement):
-    """`day - n` calendar days, in each dialect's own date arithmetic (n is a code constant)."""
-
-    type = Date()
-    inherit_cache = True
-
-    def __init__(self, day, days: int) -> None:
-        self.days = int(days)
-        super().__init__(day)
-
-
-@compiles(days_before, "postgresql")
-def _days_before_postgresql(element: days_before, compiler, **kw) -> str:
-    return f"({compiler.process(element.clauses, **kw)} - {element.days})"
-
-
-@compiles(days_before, "sqlite")
-def _days_before_sqlite(element: days_before, compiler, **kw) -> str:
-    # SQLAlchemy stores SQLite dates as ISO text, which date() reads and writes.
-    return f"date({compiler.process(element.clauses, **kw)}, '-{element.days} days')"
 
 
 def _currency_ids(session: Session, symbols: tuple[str, ...]) -> list[int]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import Response, current_app
 
 
@@ -12,5 +15,20 @@ def json_response(payload: object, status: int = 200, headers: dict[str, str] | 
 
 
 def no_content(headers: dict[str, str] | None = None) -> Response:
-    """204 with an empty body."""
-    return Response(status=204, headers=headers)
+    """204 with an empty body (and no Content-Type)."""
+    response = Response(status=204, headers=headers)
+    del response.headers["Content-Type"]
+    return response
+
+
+def csv_response(rows: list[dict], fields: list[str], filename: str) -> Response:
+    """CSV with a header row; floats are written with repr(), so they parse back identically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

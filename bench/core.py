@@ -74,6 +74,10 @@ def main() -> None:
         dashboard = median_ms(lambda: client.get("/api/v1/dashboard?id=all"), args.repeat)
         dashboard_list = median_ms(lambda: client.get("/api/v1/dashboard?id=btc,eth,ada"), args.repeat)
         search = median_ms(lambda: client.get("/api/v1/search?name=bitcoin"), args.repeat)
+        ten_years = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval="
+        history_daily = median_ms(lambda: client.get(ten_years + "1d"), args.repeat)
+        history_weekly = median_ms(lambda: client.get(ten_years + "1w"), args.repeat)
+        catalogue = median_ms(lambda: client.get("/api/v1/currencies"), args.repeat)
         health = median_ms(lambda: client.get("/health"), args.repeat)
         params = {"d1": "2021-07-05", "d7": "2021-06-29", "d30": "2021-06-06"}
 
@@ -108,6 +112,9 @@ def main() -> None:
     print(f"  GET /api/v1/search?name=bitcoin      {search:8.3f} ms")
     print(f"  GET /api/v1/dashboard?id=btc,eth,ada {dashboard_list:8.3f} ms")
     print(f"  GET /api/v1/dashboard?id=all         {dashboard:8.3f} ms")
+    print(f"  GET /api/v1/currencies               {catalogue:8.3f} ms")
+    print(f"  BTC history, 10 years, 1d (2,991)    {history_daily:8.3f} ms")
+    print(f"  BTC history, 10 years, 1w (428)      {history_weekly:8.3f} ms")
     print(f"  its SQL, run on the bare driver      {raw:8.3f} ms")
     print(f"  hand-written join SQL, same result   {hand:8.3f} ms")
     print(f"  dashboard / its raw SQL: {dashboard / raw:.2f}x (target <= 3x)")

@@ -134,3 +134,7 @@ def sql_statements(app) -> Iterator[list[str]]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# Browser fixtures (headless Chromium and a live server) for the page tests.
+from tests.browser import browser, live_server  # noqa: E402, F401

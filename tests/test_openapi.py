@@ -22,8 +22,20 @@ def test_every_route_is_documented(app, spec):
         rule.rule
         for rule in app.url_map.iter_rules()
         if not rule.rule.startswith(("/apidocs", "/flasgger_static", "/apispec", "/static", "/oauth2-redirect"))
+        and rule.rule != "/"  # the HTML page for people, not an API operation
     }
-    assert routed == documented == {"/api/v1/dashboard", "/api/v1/search", "/health", "/ready", "/metrics"}
+    routed = {rule.replace("<string:symbol>", "{symbol}") for rule in routed}
+    assert routed == documented
+    assert documented == {
+        "/api/v1/dashboard",
+        "/api/v1/search",
+        "/api/v1/currencies",
+        "/api/v1/currencies/{symbol}",
+        "/api/v1/currencies/{symbol}/history",
+        "/health",
+        "/ready",
+        "/metrics",
+    }
 
 
 def test_dashboard_operation(spec):
@@ -64,3 +76,30 @@ def test_responses_match_documented_fields(client, spec):
     assert set(row) == set(spec["definitions"]["DashboardRow"]["required"])
     found = client.get("/api/v1/search?name=btc").get_json()
     assert set(found) == set(spec["definitions"]["Currency"]["required"])
+
+
+def test_history_operation(spec):
+    operation = spec["paths"]["/api/v1/currencies/{symbol}/history"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert set(params) == {"symbol", "start", "end", "interval", "format", "If-None-Match"}
+    assert params["interval"]["enum"] == ["1d", "1w", "1M"] and params["symbol"]["in"] == "path"
+    assert set(operation["responses"]) == {"200", "204", "304", "400", "404", "500"}
+    assert operation["produces"] == ["application/json", "text/csv"]
+    assert set(spec["definitions"]["Candle"]["required"]) == {
+        "period_start",
+        "days",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "market_cap",
+    }
+
+
+def test_catalogue_operations(spec):
+    catalogue = spec["paths"]["/api/v1/currencies"]["get"]
+    assert {p["name"] for p in catalogue["parameters"]} == {"q", "page", "per_page", "If-None-Match"}
+    assert set(catalogue["responses"]) == {"200", "304", "400", "500"}
+    detail = spec["paths"]["/api/v1/currencies/{symbol}"]["get"]
+    assert set(detail["responses"]) == {"200", "304", "404", "500"}

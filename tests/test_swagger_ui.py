@@ -7,69 +7,8 @@ request the page makes is recorded: none may leave the app's own origin.
 from __future__ import annotations
 
 import json
-import shutil
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
-
-from tests.conftest import REQUIRE_SERVICES, make_app
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def browser(tmp_path) -> Iterator[object]:
-    if not (CHROMIUM and CHROMEDRIVER):
-        if REQUIRE_SERVICES:
-            pytest.fail("REQUIRE_SERVICES=1 but chromium/chromedriver are not installed")
-        pytest.skip("needs Debian's chromium and chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--window-size=1280,1600",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture
-def live_server(seeded_database_url) -> Iterator[str]:
-    """The app on a free 127.0.0.1 port, served from a thread."""
-    server = make_server("127.0.0.1", 0, make_app(seeded_database_url), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-def requested_urls(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
+from tests.browser import ARTIFACTS, requested_urls
 
 
 def test_swagger_ui_tries_the_dashboard(browser, live_server):

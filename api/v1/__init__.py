@@ -3,7 +3,9 @@
 from flask import Blueprint
 from flask_restful import Api
 
+from api.v1.currencies import CurrencyDetail, CurrencyList
 from api.v1.dashboard import Dashboard
+from api.v1.history import CurrencyHistory
 from api.v1.search import Search
 
 
@@ -18,3 +20,6 @@ blueprint = Blueprint("v1", __name__, url_prefix="/api/v1")
 api = JsonErrorApi(blueprint)
 api.add_resource(Dashboard, "/dashboard", endpoint="dashboard")
 api.add_resource(Search, "/search", endpoint="search")
+api.add_resource(CurrencyList, "/currencies", endpoint="currencies")
+api.add_resource(CurrencyDetail, "/currencies/<string:symbol>", endpoint="currency")
+api.add_resource(CurrencyHistory, "/currencies/<string:symbol>/history", endpoint="history")

@@ -7,6 +7,7 @@ from datetime import date
 
 from werkzeug.datastructures import MultiDict
 
+from api.currency_queries import INTERVALS, CatalogueQuery, HistoryQuery
 from api.errors import InvalidParams
 from api.queries import DashboardQuery
 
@@ -67,7 +68,7 @@ def parse_symbols(raw_values: list[str], errors: dict[str, str]) -> tuple[str, .
     return symbols
 
 
-def parse_date(raw: str | None, errors: dict[str, str]) -> date | None:
+def parse_date(raw: str | None, errors: dict[str, str], name: str = "date") -> date | None:
     """`YYYY-MM-DD`, zero padding optional (`2021-11-9`); values are matched exactly as documented."""
     if raw is None:
         return None
@@ -77,10 +78,10 @@ def parse_date(raw: str | None, errors: dict[str, str]) -> date | None:
             raise ValueError
         day = date(*(int(part) for part in match.groups()))
     except ValueError:
-        errors["date"] = f"must be a calendar day as YYYY-MM-DD, got {raw!r}"
+        errors[name] = f"must be a calendar day as YYYY-MM-DD, got {raw!r}"
         return None
     if day < MIN_DATE:
-        errors["date"] = f"must be on or after {MIN_DATE.isoformat()}"
+        errors[name] = f"must be on or after {MIN_DATE.isoformat()}"
         return None
     return day
 
@@ -111,8 +112,7 @@ def parse_dashboard_args(args: MultiDict) -> DashboardQuery:
     if descending is None:
         errors["order_type"] = f"must be asc or desc, got {order_type_raw!r}"
 
-    page = parse_int(single(args, "page", errors), "page", 1, MAX_PAGE, errors)
-    per_page = parse_int(single(args, "per_page", errors), "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE, errors)
+    page, per_page = parse_page(args, errors)
     if errors:
         raise InvalidParams(errors)
     return DashboardQuery(
@@ -136,3 +136,46 @@ def parse_search_term(args: MultiDict) -> str:
     if errors:
         raise InvalidParams(errors)
     return name.strip()
+
+
+def parse_page(args: MultiDict, errors: dict[str, str]) -> tuple[int, int]:
+    """`page` and `per_page`, with the dashboard's rules."""
+    page = parse_int(single(args, "page", errors), "page", 1, MAX_PAGE, errors)
+    per_page = parse_int(single(args, "per_page", errors), "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE, errors)
+    return page, per_page
+
+
+def parse_catalogue_args(args: MultiDict) -> CatalogueQuery:
+    """Optional `q` (trimmed, at most 100 characters; empty means no filter) and paging."""
+    errors: dict[str, str] = {}
+    q = single(args, "q", errors)
+    if q is not None and len(q.strip()) > 100:
+        errors["q"] = "must be at most 100 characters"
+    page, per_page = parse_page(args, errors)
+    if errors:
+        raise InvalidParams(errors)
+    return CatalogueQuery(q=(q or "").strip() or None, page=page, per_page=per_page)
+
+
+def parse_symbol(raw: str) -> str:
+    """A path symbol, upper-cased; only well-formed symbols can name a stored coin."""
+    return raw.strip().upper()
+
+
+def parse_history_args(symbol: str, args: MultiDict, accept_csv: bool) -> tuple[HistoryQuery, str]:
+    """(query, media) where media is "json" or "csv" (`format`, else the Accept header)."""
+    errors: dict[str, str] = {}
+    start = parse_date(single(args, "start", errors), errors, name="start")
+    end = parse_date(single(args, "end", errors), errors, name="end")
+    if start and end and start > end:
+        errors["start"] = f"must not be after end ({start.isoformat()} > {end.isoformat()})"
+    interval = single(args, "interval", errors)
+    if interval is not None and interval not in INTERVALS:
+        errors["interval"] = f"must be one of {', '.join(INTERVALS)}, got {interval!r}"
+    media = single(args, "format", errors)
+    if media is not None and media not in ("json", "csv"):
+        errors["format"] = f"must be json or csv, got {media!r}"
+    if errors:
+        raise InvalidParams(errors)
+    query = HistoryQuery(symbol=parse_symbol(symbol), start=start, end=end, interval=interval or "1d")
+    return query, media or ("csv" if accept_csv else "json")

@@ -1,0 +1,253 @@
+"""The SQL of the currency catalogue and of price history: plain functions, no Flask.
+
+Each request is one statement. A coin's first and last days and its latest close and market
+cap are primary-key probes (index scans of `(currency_id, date)` from either end), so the
+catalogue's cost grows with the number of coins, not with the length of their history.
+Weekly and monthly candles are aggregated in SQL.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Date, Select, and_, bindparam, case, func, literal, or_, select, true
+from sqlalchemy.orm import Session
+
+from api.models import Currency, Record
+from api.sql_functions import month_start, week_start
+
+MAX_CANDLES = 5000
+DEFAULT_HISTORY_DAYS = 365
+INTERVALS = ("1d", "1w", "1M")
+
+currency_table = Currency.__table__
+record_table = Record.__table__
+
+
+def like_pattern(text: str) -> str:
+    """Escape LIKE wildcards so user text matches literally (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class CatalogueQuery:
+    """A validated catalogue request: optional search text and a page."""
+
+    q: str | None = None
+    page: int = 1
+    per_page: int = 100
+
+    def cache_key(self) -> str:
+        return f"currencies:{(self.q or '').lower()}:{self.page}:{self.per_page}"
+
+
+@dataclass
+class CataloguePage:
+    rows: list[dict]
+    total: int
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue_statement(mode: str) -> Select:
+    """mode: "all", "search" (binds q, prefix, contains) or "symbol" (binds symbol).
+
+    Always binds `first_rank` and `last_rank`; rank 1 always comes back, to carry the total.
+    """
+    currency, record = currency_table, record_table
+    of_coin = record.c.currency_id == currency.c.id
+    newest = select(record.c.close, record.c.marketcap).where(of_coin).order_by(record.c.date.desc()).limit(1)
+    coins = select(
+        currency.c.name,
+        currency.c.symbol,
+        select(func.min(record.c.date)).where(of_coin).scalar_subquery().label("first_day"),
+        select(func.max(record.c.date)).where(of_coin).scalar_subquery().label("last_day"),
+        newest.with_only_columns(record.c.close).scalar_subquery().label("latest_close"),
+        newest.with_only_columns(record.c.marketcap).scalar_subquery().label("latest_market_cap"),
+    )
+    if mode == "symbol":
+        coins = coins.where(currency.c.symbol == bindparam("symbol"))
+    elif mode == "search":
+        name, symbol = func.lower(currency.c.name), func.lower(currency.c.symbol)
+        coins = coins.where(
+            or_(name.like(bindparam("contains"), escape="\\"), symbol.like(bindparam("contains"), escape="\\"))
+        )
+        exact = or_(name == bindparam("q"), symbol == bindparam("q"))
+        prefix = or_(name.like(bindparam("prefix"), escape="\\"), symbol.like(bindparam("prefix"), escape="\\"))
+        coins = coins.add_columns(case((exact, 0), (prefix, 1), else_=2).label("match_rank"))
+    coins = coins.subquery("coins")
+    order = [coins.c.match_rank] if mode == "search" else []
+    order += [coins.c.latest_market_cap.desc().nulls_last(), coins.c.symbol.asc()]
+    ranked = select(
+        coins.c.name,
+        coins.c.symbol,
+        coins.c.first_day,
+        coins.c.last_day,
+        coins.c.latest_close,
+        coins.c.latest_market_cap,
+        func.row_number().over(order_by=order).label("rank"),
+        func.count().over().label("total"),
+    ).subquery("ranked")
+    in_page = and_(ranked.c.rank >= bindparam("first_rank"), ranked.c.rank <= bindparam("last_rank"))
+    return select(ranked).where(or_(in_page, ranked.c.rank == 1)).order_by(ranked.c.rank)
+
+
+def _summary(row) -> dict:
+    return {
+        "name": row.name,
+        "symbol": row.symbol,
+        "first_day": row.first_day.isoformat() if row.first_day else None,
+        "last_day": row.last_day.isoformat() if row.last_day else None,
+        "latest_close": row.latest_close,
+        "latest_market_cap": row.latest_market_cap,
+    }
+
+
+def catalogue_page(session: Session, query: CatalogueQuery) -> CataloguePage:
+    """Currencies by latest market cap (nulls last), exact then prefix matches first when searching."""
+    offset = (query.page - 1) * query.per_page
+    binds: dict = {"first_rank": offset + 1, "last_rank": offset + query.per_page}
+    if query.q:
+        text = query.q.lower()
+        binds |= {"q": text, "prefix": like_pattern(text) + "%", "contains": "%" + like_pattern(text) + "%"}
+    result = session.execute(_catalogue_statement("search" if query.q else "all"), binds).all()
+    total = result[0].total if result else 0
+    return CataloguePage(rows=[_summary(row) for row in result if row.rank > offset], total=total)
+
+
+def currency_summary(session: Session, symbol: str) -> dict | None:
+    """One currency with the catalogue's fields, or None."""
+    binds = {"symbol": symbol, "first_rank": 1, "last_rank": 1}
+    row = session.execute(_catalogue_statement("symbol"), binds).first()
+    return _summary(row) if row else None
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """A validated history request. Missing days default to the coin's last 365 stored days."""
+
+    symbol: str
+    start: date | None = None
+    end: date | None = None
+    interval: str = "1d"
+
+    def cache_key(self, media: str) -> str:
+        start = self.start.isoformat() if self.start else "default"
+        end = self.end.isoformat() if self.end else "latest"
+        return f"history:{self.symbol}:{start}:{end}:{self.interval}:{media}"
+
+
+@dataclass
+class History:
+    """`found` is False for an unknown symbol; `too_many` when the range exceeds MAX_CANDLES."""
+
+    found: bool
+    candles: list[dict]
+    too_many: bool = False
+
+
+@functools.lru_cache(maxsize=16)
+def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
+    """Candles of one coin between two days. Binds `symbol`, and `start`/`end` when given.
+
+    The currency is the outer side of a join, so an unknown symbol gives no row at all and a
+    known one with nothing in range gives one row of NULLs.
+    """
+    currency, record = currency_table, record_table
+    coin_id = select(currency.c.id).where(currency.c.symbol == bindparam("symbol")).scalar_subquery()
+    of_coin = record.c.currency_id == coin_id
+    if has_end:
+        end_day = bindparam("end", type_=Date())
+    else:
+        end_day = select(func.max(record.c.date)).where(of_coin).scalar_subquery()
+    if has_start:
+        start_day = bindparam("start", type_=Date())
+    else:
+        # The 365th stored day back from the end, or the first one when there are fewer.
+        nth_back = (
+            select(record.c.date)
+            .where(of_coin, record.c.date <= end_day)
+            .order_by(record.c.date.desc())
+            .limit(1)
+            .offset(DEFAULT_HISTORY_DAYS - 1)
+            .scalar_subquery()
+        )
+        start_day = func.coalesce(nth_back, select(func.min(record.c.date)).where(of_coin).scalar_subquery())
+    in_range = (of_coin, record.c.date >= start_day, record.c.date <= end_day)
+    if interval == "1d":
+        candles = select(
+            record.c.date.label("period"),
+            literal(1).label("days"),
+            record.c.open,
+            record.c.high,
+            record.c.low,
+            record.c.close,
+            record.c.volume,
+            record.c.marketcap.label("market_cap"),
+        ).where(*in_range)
+    else:
+        period = week_start(record.c.date) if interval == "1w" else month_start(record.c.date)
+        first_in_period = {"partition_by": period, "order_by": record.c.date.asc()}
+        last_in_period = {"partition_by": period, "order_by": record.c.date.desc()}
+        days = (
+            select(
+                period.label("period"),
+                record.c.high,
+                record.c.low,
+                record.c.volume,
+                func.first_value(record.c.open).over(**first_in_period).label("first_open"),
+                func.first_value(record.c.close).over(**last_in_period).label("last_close"),
+                func.first_value(record.c.marketcap).over(**last_in_period).label("last_cap"),
+            )
+            .where(*in_range)
+            .subquery("days")
+        )
+        # Every row of a period carries the same first open and last close/cap: min() picks it.
+        candles = select(
+            days.c.period,
+            func.count().label("days"),
+            func.min(days.c.first_open).label("open"),
+            func.max(days.c.high).label("high"),
+            func.min(days.c.low).label("low"),
+            func.min(days.c.last_close).label("close"),
+            func.sum(days.c.volume).label("volume"),
+            func.min(days.c.last_cap).label("market_cap"),
+        ).group_by(days.c.period)
+    candles = candles.order_by("period").limit(MAX_CANDLES + 1).subquery("candles")
+    return (
+        select(currency.c.id, candles)
+        .select_from(currency.outerjoin(candles, true()))
+        .where(currency.c.symbol == bindparam("symbol"))
+        .order_by(candles.c.period)
+    )
+
+
+def price_history(session: Session, query: HistoryQuery) -> History:
+    """OHLCV candles at 1d, 1w (ISO weeks from Monday) or 1M; one statement."""
+    binds: dict = {"symbol": query.symbol}
+    if query.start is not None:
+        binds["start"] = query.start
+    if query.end is not None:
+        binds["end"] = query.end
+    statement = _history_statement(query.interval, query.start is not None, query.end is not None)
+    result = session.execute(statement, binds).all()
+    if not result:
+        return History(found=False, candles=[])
+    candles = [
+        {
+            "period_start": period.isoformat(),
+            "days": days,
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+            "market_cap": market_cap,
+        }
+        for _, period, days, open_, high, low, close, volume, market_cap in result
+        if period is not None
+    ]
+    if len(candles) > MAX_CANDLES:
+        return History(found=True, candles=[], too_many=True)
+    return History(found=True, candles=candles)

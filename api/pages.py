@@ -1,0 +1,41 @@
+"""`GET /`: a server-rendered dashboard page for people (table, date picker, price chart)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from api.chart import close_chart
+from api.currency_queries import HistoryQuery, price_history
+from api.errors import InvalidParams
+from api.extensions import db
+from api.queries import DashboardQuery, dashboard_page
+from api.v1.params import parse_date, parse_symbol, single
+
+blueprint = Blueprint("pages", __name__)
+
+
+@blueprint.get("/")
+def dashboard_page_view() -> tuple[str, int]:
+    """Every coin on a day (the dashboard endpoint's rows) and one coin's price over the year before."""
+    errors: dict[str, str] = {}
+    day = parse_date(single(request.args, "date", errors) or None, errors)
+    coin = parse_symbol(single(request.args, "coin", errors) or "BTC")
+    if errors:
+        raise InvalidParams(errors)
+    page = dashboard_page(db.session, DashboardQuery(symbols=None, day=day, order_by="market_cap", per_page=1000))
+    shown_day = page.rows[0]["date"] if page.rows else (day.isoformat() if day else "")
+    history = price_history(db.session, HistoryQuery(symbol=coin, end=day))
+    chart = close_chart(history.candles)
+    status = 200 if history.found else 404
+    return (
+        render_template(
+            "dashboard.html",
+            rows=page.rows,
+            day=shown_day,
+            coin=coin,
+            coin_known=history.found,
+            chart=chart,
+            symbols=sorted(row["symbol"] for row in page.rows),
+        ),
+        status,
+    )

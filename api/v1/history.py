@@ -1,0 +1,45 @@
+"""`GET /api/v1/currencies/<symbol>/history`: OHLCV candles by day, ISO week or month."""
+
+from flasgger import swag_from
+from flask import Response, request
+from flask_restful import Resource
+
+from api.currency_queries import MAX_CANDLES, HistoryQuery, price_history
+from api.docs import spec_path
+from api.errors import error_response
+from api.extensions import db, response_cache
+from api.responses import csv_response, json_response, no_content
+from api.v1.params import parse_history_args
+
+CANDLE_FIELDS = ["period_start", "days", "open", "high", "low", "close", "volume", "market_cap"]
+
+
+def render_history(query: HistoryQuery, media: str) -> Response:
+    history = price_history(db.session, query)
+    if not history.found:
+        return error_response(404, f"Unknown symbol: {query.symbol}")
+    if history.too_many:
+        return error_response(
+            400,
+            f"More than {MAX_CANDLES} candles: narrow start/end or use a longer interval (1w or 1M)",
+        )
+    if not history.candles:
+        return no_content()
+    if media == "csv":
+        name = f"{query.symbol}-{query.interval}-{history.candles[0]['period_start']}.csv"
+        response = csv_response(history.candles, CANDLE_FIELDS, name)
+    else:
+        response = json_response(history.candles)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+class CurrencyHistory(Resource):
+    """Thin resource: validate, then answer through the cache."""
+
+    @swag_from(spec_path("history.yml"))
+    def get(self, symbol: str) -> Response:
+        """Price history of one currency as daily, weekly or monthly candles."""
+        accept_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+        query, media = parse_history_args(symbol, request.args, accept_csv)
+        return response_cache.respond(query.cache_key(media), lambda: render_history(query, media))
