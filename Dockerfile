@@ -10,7 +10,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PORT=8000 \
-    FLASK_APP=app
+    FLASK_APP=app \
+    APP_ENV=production
 WORKDIR /app
 COPY --from=build /wheels /wheels
 COPY requirements.txt .

@@ -67,10 +67,18 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5)}}
 
 
-class Config:
-    """Production-safe defaults; every value can be overridden from the environment."""
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class Config:
+    """Development defaults; every value can be overridden from the environment."""
+
+    APP_ENV = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = database_url()
     SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
     REDIS_URL = os.environ.get("REDIS_URL", "").strip() or None
@@ -82,10 +90,35 @@ class Config:
     # Without Redis, this host's workers share the data version through this file.
     CACHE_VERSION_FILE = os.environ.get("CACHE_VERSION_FILE", "").strip() or str(DEFAULT_VERSION_FILE)
     HTTP_CACHE_MAX_AGE = _int("HTTP_CACHE_MAX_AGE", 60)
+    # Authentication and write endpoints.
+    READ_AUTH = _flag("READ_AUTH", False)
+    TOKEN_TTL = _int("TOKEN_TTL", 3600)
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    MAX_CANDLES_PER_WRITE = _int("MAX_CANDLES_PER_WRITE", 10_000)
+    # Rate limits (Flask-Limiter): storage on REDIS_URL when set, in memory otherwise.
+    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+    RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "").strip() or "300 per minute"
+    RATELIMIT_TOKENS = os.environ.get("RATELIMIT_TOKENS", "").strip() or "10 per minute"
+    RATELIMIT_AUTH_FAILURES = os.environ.get("RATELIMIT_AUTH_FAILURES", "").strip() or "10 per 5 minutes"
+    # Hardening: CORS allow-list, and how many proxies (load balancers) to trust for client IPs.
+    CORS_ORIGINS = _list("CORS_ORIGINS")
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     CSV_SOURCE = os.environ.get("CSV_SOURCE", "").strip() or str(BUNDLED_CSV)
     SEED_ON_STARTUP = _flag("SEED_ON_STARTUP", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
     PORT = _int("PORT", 8000)
+
+
+class ProductionConfig(Config):
+    """`APP_ENV=production`: the factory refuses to start without a real SECRET_KEY or with debug on."""
+
+    APP_ENV = "production"
+    DEBUG = False
+
+
+def config_for_environment() -> type[Config]:
+    """The settings class named by `APP_ENV` (production or development)."""
+    return ProductionConfig if os.environ.get("APP_ENV", "").strip().lower() == "production" else Config
 
 
 class TestConfig(Config):
@@ -93,7 +126,8 @@ class TestConfig(Config):
 
     TESTING = True
     SEED_ON_STARTUP = False
-    # Data tests read the database; the cache tests turn the cache on explicitly.
+    # Data tests read the database; the cache and rate-limit tests turn them on explicitly.
     CACHE_TTL = 0
+    RATELIMIT_ENABLED = False
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SQLALCHEMY_ENGINE_OPTIONS = engine_options("sqlite://")

@@ -11,14 +11,17 @@ from sqlalchemy.engine import make_url
 
 from api.extensions import db, migrate, response_cache, swagger
 from api.observability import configure_logging, register_metrics, register_request_logging
-from config import Config
+from api.rate_limits import register_rate_limits
+from api.security import check_production_settings, register_security
+from config import config_for_environment
 
 
-def create_app(config_class: type = Config, **overrides: object) -> Flask:
-    """Build the app; `overrides` replace single settings (tests use it)."""
+def create_app(config_class: type | None = None, **overrides: object) -> Flask:
+    """Build the app from `config_class` (default: by APP_ENV); `overrides` replace single settings."""
     app = Flask(__name__)
-    app.config.from_object(config_class)
+    app.config.from_object(config_class or config_for_environment())
     app.config.update(overrides)
+    check_production_settings(app)
     app.json.sort_keys = False
     configure_logging(app)
     ensure_sqlite_folder(app)
@@ -27,6 +30,8 @@ def create_app(config_class: type = Config, **overrides: object) -> Flask:
     register_error_handlers(app)
     register_request_logging(app)
     register_metrics(app)
+    register_security(app)
+    register_rate_limits(app)
     register_commands(app)
     run_startup_inspector(app)
     return app
@@ -78,10 +83,11 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask seed` (Flask-Migrate adds `flask db`)."""
-    from api.commands import seed_command
+    """`flask seed` and `flask users` (Flask-Migrate adds `flask db`)."""
+    from api.commands import seed_command, users_group
 
     app.cli.add_command(seed_command)
+    app.cli.add_command(users_group)
 
 
 def run_startup_inspector(app: Flask) -> None:

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 
 from api.extensions import db
 from api.responses import json_response
@@ -15,11 +15,12 @@ log = logging.getLogger(__name__)
 
 
 class InvalidParams(Exception):
-    """Query parameters failed validation; answered as 400 naming each bad parameter."""
+    """Parameters or a body failed validation; answered as 400 naming each bad one."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], detail: str | None = None) -> None:
         super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
         self.errors = errors
+        self.detail = detail
 
 
 def error_response(status: int, detail: str, errors: dict[str, str] | None = None) -> Response:
@@ -35,7 +36,11 @@ def handle_http_exception(error: HTTPException) -> Response:
 
     Unhandled exceptions arrive here as InternalServerError after Flask logged them.
     """
-    detail = "Internal server error" if isinstance(error, InternalServerError) else error.description
+    detail = error.description
+    if isinstance(error, InternalServerError):
+        detail = "Internal server error"
+    elif isinstance(error, TooManyRequests):
+        detail = f"Rate limit exceeded ({error.description}); retry after the Retry-After seconds"
     response = error_response(error.code or 500, detail or error.name)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
@@ -45,7 +50,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 def handle_invalid_params(error: InvalidParams) -> Response:
     """400 with a one-line summary and the per-parameter messages."""
-    return error_response(400, f"Invalid request parameters: {error}", error.errors)
+    return error_response(400, error.detail or f"Invalid request parameters: {error}", error.errors)
 
 
 def handle_database_error(error: SQLAlchemyError) -> Response:

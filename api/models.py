@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, Double, ForeignKey, Index, String
+from sqlalchemy import Date, DateTime, Double, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from api.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Currency(db.Model):
@@ -48,3 +53,48 @@ class Record(db.Model):
 
     def __repr__(self) -> str:
         return f"<Record {self.currency_id} {self.date.isoformat()} close={self.close}>"
+
+
+ROLES = ("reader", "writer", "admin")
+
+
+class User(db.Model):
+    """An API user; the password is stored only as a salted hash (werkzeug.security, scrypt)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tokens: Mapped[list[Token]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Constant-time comparison of the password's hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.name} {self.role}>"
+
+
+class Token(db.Model):
+    """A bearer token, stored as its SHA-256 (the token itself is shown once, at creation)."""
+
+    __tablename__ = "token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    def __repr__(self) -> str:
+        return f"<Token {self.id} of user {self.user_id}>"

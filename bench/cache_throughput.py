@@ -107,6 +107,7 @@ def main() -> None:
 
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     base_env = {**os.environ, "DATABASE_URL": url, "SEED_ON_STARTUP": "off", "LOG_LEVEL": "WARNING"}
+    base_env["RATELIMIT_ENABLED"] = "off"  # measure the cache, not the limiter's 429s
     base_env |= {"CACHE_TTL": "1800", "CACHE_VERSION_FILE": f"{workdir.name}/cache-version"}
     rows = []
     for label, extra in (("redis", {"REDIS_URL": args.redis_url, "CACHE_KEY_PREFIX": prefix}), ("in-process", {})):

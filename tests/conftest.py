@@ -136,5 +136,6 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-# Browser fixtures (headless Chromium and a live server) for the page tests.
+# Shared fixtures of their own modules: Chromium and a live server; a writable database with users.
 from tests.browser import browser, live_server  # noqa: E402, F401
+from tests.writable import writable  # noqa: E402, F401

@@ -57,6 +57,7 @@ def test_image_commands_in_a_fresh_virtualenv(tmp_path):
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'image.sqlite'}",
         "WEB_CONCURRENCY": "1",
+        "SECRET_KEY": "image-test-secret-key-of-forty-characters",
         "CACHE_VERSION_FILE": str(tmp_path / "cache-version"),
     }
     command = json.loads([args for op, args in runtime if op == "CMD"][-1])

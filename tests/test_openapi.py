@@ -32,6 +32,8 @@ def test_every_route_is_documented(app, spec):
         "/api/v1/currencies",
         "/api/v1/currencies/{symbol}",
         "/api/v1/currencies/{symbol}/history",
+        "/api/v1/currencies/{symbol}/records",
+        "/api/v1/tokens",
         "/health",
         "/ready",
         "/metrics",
@@ -46,7 +48,7 @@ def test_dashboard_operation(spec):
     assert params["id"]["required"] is True
     assert set(params["order_by"]["enum"]) >= {"crypto", "24h-volume", "market-cap", "change_1m", "volume_24h"}
     assert params["per_page"]["maximum"] == 1000
-    assert set(operation["responses"]) == {"200", "204", "304", "400", "404", "500"}
+    assert set(operation["responses"]) == {"200", "204", "304", "400", "401", "404", "429", "500"}
     assert {"ETag", "Cache-Control", "X-Total-Count"} <= set(operation["responses"]["200"]["headers"])
     assert operation["responses"]["200"]["headers"]["X-Total-Count"]["type"] == "integer"
     row = spec["definitions"]["DashboardRow"]["properties"]
@@ -66,7 +68,7 @@ def test_dashboard_operation(spec):
 def test_search_and_probe_operations(spec):
     search = spec["paths"]["/api/v1/search"]["get"]
     assert [p["name"] for p in search["parameters"]] == ["name", "If-None-Match"]
-    assert set(search["responses"]) == {"200", "304", "400", "404", "500"}
+    assert set(search["responses"]) == {"200", "304", "400", "401", "404", "429", "500"}
     assert set(spec["paths"]["/ready"]["get"]["responses"]) == {"200", "503"}
     assert spec["definitions"]["Error"]["required"] == ["detail"]
 
@@ -83,7 +85,7 @@ def test_history_operation(spec):
     params = {p["name"]: p for p in operation["parameters"]}
     assert set(params) == {"symbol", "start", "end", "interval", "format", "If-None-Match"}
     assert params["interval"]["enum"] == ["1d", "1w", "1M"] and params["symbol"]["in"] == "path"
-    assert set(operation["responses"]) == {"200", "204", "304", "400", "404", "500"}
+    assert set(operation["responses"]) == {"200", "204", "304", "400", "401", "404", "429", "500"}
     assert operation["produces"] == ["application/json", "text/csv"]
     assert set(spec["definitions"]["Candle"]["required"]) == {
         "period_start",
@@ -100,6 +102,25 @@ def test_history_operation(spec):
 def test_catalogue_operations(spec):
     catalogue = spec["paths"]["/api/v1/currencies"]["get"]
     assert {p["name"] for p in catalogue["parameters"]} == {"q", "page", "per_page", "If-None-Match"}
-    assert set(catalogue["responses"]) == {"200", "304", "400", "500"}
+    assert set(catalogue["responses"]) == {"200", "304", "400", "401", "429", "500"}
     detail = spec["paths"]["/api/v1/currencies/{symbol}"]["get"]
-    assert set(detail["responses"]) == {"200", "304", "404", "500"}
+    assert set(detail["responses"]) == {"200", "304", "401", "404", "429", "500"}
+
+
+def test_write_operations_need_credentials_and_document_errors(spec):
+    assert set(spec["securityDefinitions"]) == {"basicAuth", "bearerAuth"}
+    writes = [
+        (path, method, operation)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in ("post", "put", "delete")
+    ]
+    assert len(writes) == 7
+    for path, method, operation in writes:
+        assert operation["security"], (path, method)
+        assert {"401", "429"} <= set(operation["responses"]), (path, method)
+        if path != "/api/v1/tokens":
+            assert "403" in operation["responses"], (path, method)
+        if method in ("post", "put"):
+            assert {"400", "413", "415"} <= set(operation["responses"]) or path == "/api/v1/tokens", (path, method)
+    assert "409" in spec["paths"]["/api/v1/currencies"]["post"]["responses"]

@@ -1,12 +1,15 @@
 """The `/api/v1` blueprint: a Flask-RESTful `Api` and its routes table."""
 
-from flask import Blueprint
+from flask import Blueprint, Response, current_app, request
 from flask_restful import Api
 
+from api.auth import READERS, auth
 from api.v1.currencies import CurrencyDetail, CurrencyList
 from api.v1.dashboard import Dashboard
 from api.v1.history import CurrencyHistory
+from api.v1.records import CurrencyRecords
 from api.v1.search import Search
+from api.v1.tokens import Tokens
 
 
 class JsonErrorApi(Api):
@@ -23,3 +26,13 @@ api.add_resource(Search, "/search", endpoint="search")
 api.add_resource(CurrencyList, "/currencies", endpoint="currencies")
 api.add_resource(CurrencyDetail, "/currencies/<string:symbol>", endpoint="currency")
 api.add_resource(CurrencyHistory, "/currencies/<string:symbol>/history", endpoint="history")
+api.add_resource(CurrencyRecords, "/currencies/<string:symbol>/records", endpoint="records")
+api.add_resource(Tokens, "/tokens", endpoint="tokens")
+
+
+@blueprint.before_request
+def require_reader_when_configured() -> Response | None:
+    """With READ_AUTH=on, reads need a user too (any role); tokens have their own rules."""
+    if current_app.config["READ_AUTH"] and request.method in ("GET", "HEAD") and request.endpoint != "v1.tokens":
+        return auth.login_required(role=READERS)(lambda: None)()
+    return None

@@ -1,15 +1,20 @@
-"""`GET /api/v1/currencies` (the catalogue) and `GET /api/v1/currencies/<symbol>` (one coin)."""
+"""`/api/v1/currencies` (catalogue, create) and `/api/v1/currencies/<symbol>` (read, rename, delete)."""
+
+from typing import ClassVar
 
 from flasgger import swag_from
-from flask import Response, request
+from flask import Response, request, url_for
 from flask_restful import Resource
 
+from api.auth import ADMINS, WRITERS, auth
 from api.currency_queries import CatalogueQuery, catalogue_page, currency_summary
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
-from api.responses import json_response
+from api.responses import json_response, no_content
+from api.v1.bodies import currency_body, json_body
 from api.v1.params import parse_catalogue_args, parse_symbol
+from api.write_queries import DuplicateSymbolError, create_currency, delete_currency, rename_currency
 
 
 def render_catalogue(query: CatalogueQuery) -> Response:
@@ -25,7 +30,9 @@ def render_currency(symbol: str) -> Response:
 
 
 class CurrencyList(Resource):
-    """Thin resource: validate, then answer through the cache."""
+    """Thin resource: validate, then answer through the cache, or write."""
+
+    method_decorators: ClassVar[dict] = {"post": [auth.login_required(role=WRITERS)]}
 
     @swag_from(spec_path("currencies.yml"))
     def get(self) -> Response:
@@ -33,12 +40,45 @@ class CurrencyList(Resource):
         query = parse_catalogue_args(request.args)
         return response_cache.respond(query.cache_key(), lambda: render_catalogue(query))
 
+    @swag_from(spec_path("currencies_post.yml"))
+    def post(self) -> Response:
+        """Create a currency (writer or admin)."""
+        name, symbol = currency_body(json_body(request))
+        try:
+            create_currency(db.session, name, symbol)
+        except DuplicateSymbolError:
+            return error_response(409, f"Symbol {symbol} already exists")
+        location = url_for("v1.currency", symbol=symbol)
+        return json_response(currency_summary(db.session, symbol), 201, headers={"Location": location})
+
 
 class CurrencyDetail(Resource):
     """One currency; shares the catalogue's fields and SQL."""
+
+    method_decorators: ClassVar[dict] = {
+        "put": [auth.login_required(role=WRITERS)],
+        "delete": [auth.login_required(role=ADMINS)],
+    }
 
     @swag_from(spec_path("currency.yml"))
     def get(self, symbol: str) -> Response:
         """One currency with its stored range and latest close and market cap."""
         symbol = parse_symbol(symbol)
         return response_cache.respond(f"currency:{symbol}", lambda: render_currency(symbol))
+
+    @swag_from(spec_path("currency_put.yml"))
+    def put(self, symbol: str) -> Response:
+        """Rename a currency (writer or admin); the symbol itself cannot change."""
+        symbol = parse_symbol(symbol)
+        name, _ = currency_body(json_body(request), path_symbol=symbol)
+        if not rename_currency(db.session, symbol, name):
+            return error_response(404, f"Unknown symbol: {symbol}")
+        return json_response(currency_summary(db.session, symbol))
+
+    @swag_from(spec_path("currency_delete.yml"))
+    def delete(self, symbol: str) -> Response:
+        """Delete a currency and all its records (admin)."""
+        symbol = parse_symbol(symbol)
+        if not delete_currency(db.session, symbol):
+            return error_response(404, f"Unknown symbol: {symbol}")
+        return no_content()

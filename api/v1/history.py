@@ -9,7 +9,7 @@ from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
 from api.responses import csv_response, json_response, no_content
-from api.v1.params import parse_history_args
+from api.v1.params import parse_history_args, parse_symbol
 
 CANDLE_FIELDS = ["period_start", "days", "open", "high", "low", "close", "volume", "market_cap"]
 
@@ -41,5 +41,5 @@ class CurrencyHistory(Resource):
     def get(self, symbol: str) -> Response:
         """Price history of one currency as daily, weekly or monthly candles."""
         accept_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
-        query, media = parse_history_args(symbol, request.args, accept_csv)
+        query, media = parse_history_args(parse_symbol(symbol), request.args, accept_csv)
         return response_cache.respond(query.cache_key(media), lambda: render_history(query, media))

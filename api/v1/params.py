@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound
 
 from api.currency_queries import INTERVALS, CatalogueQuery, HistoryQuery
 from api.errors import InvalidParams
@@ -44,6 +45,9 @@ def single(args: MultiDict, name: str, errors: dict[str, str]) -> str | None:
     values = args.getlist(name)
     if len(values) > 1:
         errors[name] = "must be given at most once"
+        return None
+    if values and "\x00" in values[0]:
+        errors[name] = "must not contain NUL characters"
         return None
     return values[0] if values else None
 
@@ -158,12 +162,17 @@ def parse_catalogue_args(args: MultiDict) -> CatalogueQuery:
 
 
 def parse_symbol(raw: str) -> str:
-    """A path symbol, upper-cased; only well-formed symbols can name a stored coin."""
-    return raw.strip().upper()
+    """A path symbol, upper-cased. A malformed one cannot name a stored coin: 404 without a query."""
+    symbol = raw.strip().upper()
+    if not SYMBOL_PATTERN.match(symbol):
+        raise NotFound(f"Unknown symbol: {symbol[:40]!r}")
+    return symbol
 
 
 def parse_history_args(symbol: str, args: MultiDict, accept_csv: bool) -> tuple[HistoryQuery, str]:
-    """(query, media) where media is "json" or "csv" (`format`, else the Accept header)."""
+    """(query, media) where media is "json" or "csv" (`format`, else the Accept header).
+
+    `symbol` is already parsed (`parse_symbol`)."""
     errors: dict[str, str] = {}
     start = parse_date(single(args, "start", errors), errors, name="start")
     end = parse_date(single(args, "end", errors), errors, name="end")
@@ -177,5 +186,5 @@ def parse_history_args(symbol: str, args: MultiDict, accept_csv: bool) -> tuple[
         errors["format"] = f"must be json or csv, got {media!r}"
     if errors:
         raise InvalidParams(errors)
-    query = HistoryQuery(symbol=parse_symbol(symbol), start=start, end=end, interval=interval or "1d")
+    query = HistoryQuery(symbol=symbol, start=start, end=end, interval=interval or "1d")
     return query, media or ("csv" if accept_csv else "json")

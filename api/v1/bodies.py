@@ -1,0 +1,131 @@
+"""Parse and validate JSON request bodies of the write endpoints; a bad body writes nothing."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+
+from flask import Request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from api.errors import InvalidParams
+from api.v1.params import MIN_DATE, SYMBOL_PATTERN
+
+STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CANDLE_FIELDS = {"date", "open", "high", "low", "close", "volume", "market_cap"}
+REPORTED_ERRORS = 50
+
+
+def json_body(request: Request) -> Any:
+    """The parsed JSON body: 415 when it is not declared JSON, 400 when it does not parse."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("The body must be JSON, sent with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidParams({"body": "is not valid JSON"})
+    return body
+
+
+def _name(value: Any, errors: dict[str, str]) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        errors["name"] = "must be a non-empty string"
+    elif len(value.strip()) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        errors["name"] = "must be at most 100 printable characters"
+    else:
+        return value.strip()
+    return None
+
+
+def _symbol(value: Any, errors: dict[str, str]) -> str | None:
+    if not isinstance(value, str) or not SYMBOL_PATTERN.match(value.strip().upper()):
+        errors["symbol"] = "must be 1-20 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        return None
+    return value.strip().upper()
+
+
+def currency_body(body: Any, *, path_symbol: str | None = None) -> tuple[str, str]:
+    """(name, symbol) from `{"name", "symbol"}`; on PUT the symbol may be left out (it is the path's)."""
+    if not isinstance(body, dict):
+        raise InvalidParams({"body": 'must be a JSON object like {"name": "Bitcoin", "symbol": "BTC"}'})
+    errors: dict[str, str] = {}
+    unknown = sorted(set(body) - {"name", "symbol"})
+    if unknown:
+        errors["body"] = f"unknown field(s): {', '.join(map(str, unknown))[:200]}"
+    name = _name(body.get("name"), errors)
+    if path_symbol is None or "symbol" in body:
+        symbol = _symbol(body.get("symbol"), errors)
+        if path_symbol is not None and symbol is not None and symbol != path_symbol:
+            errors["symbol"] = f"must match the path ({path_symbol}); symbols cannot be renamed"
+    else:
+        symbol = path_symbol
+    if errors:
+        raise InvalidParams(errors)
+    return name, symbol
+
+
+def _number(candle: dict, field: str, required: bool) -> float | None:
+    value = candle.get(field)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field} must be a number")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{field} must be a finite non-negative number")
+    return number
+
+
+def _candle(candle: Any) -> dict:
+    """One validated candle, as the columns of `record`; ValueError says what is wrong."""
+    if not isinstance(candle, dict):
+        raise ValueError("must be an object with date, open, high, low, close[, volume, market_cap]")
+    unknown = sorted(set(candle) - CANDLE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(map(str, unknown))[:200]}")
+    raw_day = candle.get("date")
+    if not isinstance(raw_day, str) or not STRICT_DATE.match(raw_day):
+        raise ValueError("date must be an ISO day, YYYY-MM-DD")
+    day = date.fromisoformat(raw_day)  # ValueError for impossible days such as 2021-02-30
+    if day < MIN_DATE:
+        raise ValueError(f"date must be on or after {MIN_DATE.isoformat()}")
+    values = {field: _number(candle, field, required=True) for field in ("open", "high", "low", "close")}
+    if (
+        not values["low"] <= min(values["open"], values["close"])
+        or not max(values["open"], values["close"]) <= values["high"]
+    ):
+        raise ValueError("prices must satisfy low <= open, close <= high")
+    return {
+        "date": day,
+        **values,
+        "volume": _number(candle, "volume", required=False),
+        "marketcap": _number(candle, "market_cap", required=False),
+    }
+
+
+def candles_body(body: Any, limit: int) -> list[dict]:
+    """Every candle valid, or InvalidParams naming the bad rows (`[index]`: reason)."""
+    if not isinstance(body, list) or not body:
+        raise InvalidParams({"body": "must be a non-empty JSON array of candles"})
+    if len(body) > limit:
+        raise InvalidParams({"body": f"at most {limit} candles per request, got {len(body)}"})
+    errors: dict[str, str] = {}
+    candles, seen = [], set()
+    for index, raw in enumerate(body):
+        try:
+            candle = _candle(raw)
+            if candle["date"] in seen:
+                raise ValueError(f"date {candle['date'].isoformat()} appears more than once")
+        except ValueError as error:
+            if len(errors) < REPORTED_ERRORS:
+                errors[f"[{index}]"] = str(error)
+            else:
+                errors["..."] = "more invalid candles not listed"
+            continue
+        seen.add(candle["date"])
+        candles.append(candle)
+    if errors:
+        bad = len(body) - len(candles)
+        raise InvalidParams(errors, detail=f"{bad} of {len(body)} candles are invalid; nothing was written")
+    return candles

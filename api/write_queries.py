@@ -1,0 +1,92 @@
+"""The SQL of the write endpoints. Each function is one transaction, committed, then cached
+reads are invalidated (`bump_data_version`), so no reader sees an entry older than the write."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.cache import bump_data_version
+from api.models import Currency, Record
+
+record_table = Record.__table__
+
+
+class DuplicateSymbolError(ValueError):
+    """The symbol is already taken."""
+
+
+def _currency_id(session: Session, symbol: str) -> int | None:
+    return session.execute(select(Currency.id).where(Currency.symbol == symbol)).scalar_one_or_none()
+
+
+def create_currency(session: Session, name: str, symbol: str) -> None:
+    """Insert a currency; DuplicateSymbolError when the symbol exists (also under a race)."""
+    if _currency_id(session, symbol) is not None:
+        raise DuplicateSymbolError(symbol)
+    session.add(Currency(name=name, symbol=symbol))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise DuplicateSymbolError(symbol) from None
+    bump_data_version()
+
+
+def rename_currency(session: Session, symbol: str, name: str) -> bool:
+    """Set the name; False when the symbol is unknown."""
+    changed = session.execute(update(Currency).where(Currency.symbol == symbol).values(name=name)).rowcount
+    session.commit()
+    if changed:
+        bump_data_version()
+    return bool(changed)
+
+
+def delete_currency(session: Session, symbol: str) -> bool:
+    """Delete a currency and, by ON DELETE CASCADE, all its records; False when unknown."""
+    deleted = session.execute(delete(Currency).where(Currency.symbol == symbol)).rowcount
+    session.commit()
+    if deleted:
+        bump_data_version()
+    return bool(deleted)
+
+
+def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | None:
+    """Insert or replace the candles of one currency in one transaction; None when unknown."""
+    currency_id = _currency_id(session, symbol)
+    if currency_id is None:
+        return None
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(record_table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[record_table.c.currency_id, record_table.c.date],
+        set_={column: statement.excluded[column] for column in ("open", "high", "low", "close", "volume", "marketcap")},
+    )
+    # RETURNING lets SQLAlchemy batch the rows into multi-row statements on every driver.
+    rows = [{"currency_id": currency_id, **candle} for candle in candles]
+    stored = session.execute(statement.returning(record_table.c.date), rows).all()
+    session.commit()
+    bump_data_version()
+    return len(stored)
+
+
+def delete_records(session: Session, symbol: str, start: date | None, end: date | None) -> int | None:
+    """Delete one currency's records between two days (inclusive; open ends allowed); None when unknown."""
+    currency_id = _currency_id(session, symbol)
+    if currency_id is None:
+        return None
+    statement = delete(Record).where(Record.currency_id == currency_id)
+    if start is not None:
+        statement = statement.where(Record.date >= start)
+    if end is not None:
+        statement = statement.where(Record.date <= end)
+    deleted = session.execute(statement).rowcount
+    session.commit()
+    if deleted:
+        bump_data_version()
+    return deleted
