@@ -207,7 +207,9 @@ class ResponseCache:
     def init_app(self, app: Flask) -> None:
         app.extensions["response_cache"] = self
         ttl = app.config["CACHE_TTL"]
-        self.cache_control = f"public, max-age={app.config['HTTP_CACHE_MAX_AGE']}"
+        # Reads behind READ_AUTH must not be kept by shared caches (proxies, CDNs).
+        visibility = "private" if app.config["READ_AUTH"] else "public"
+        self.cache_control = f"{visibility}, max-age={app.config['HTTP_CACHE_MAX_AGE']}"
         if ttl <= 0:
             self.backend = None
         elif app.config["REDIS_URL"]:

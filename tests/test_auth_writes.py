@@ -246,7 +246,8 @@ def test_read_auth_on_protects_reads(writable):
     refused = client.get("/api/v1/dashboard?id=all")
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"]
     assert client.get("/api/v1/currencies").status_code == 401
-    assert client.get("/api/v1/dashboard?id=all", headers=basic("rea")).status_code == 200
+    allowed = client.get("/api/v1/dashboard?id=all", headers=basic("rea"))
+    assert allowed.status_code == 200 and allowed.headers["Cache-Control"] == "private, max-age=60"
     assert client.get("/api/v1/currencies", headers=bearer(token_for(client, "rea"))).status_code == 200
     assert client.get("/health").status_code == 200 and client.get("/ready").status_code == 200
     with app.app_context():
