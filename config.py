@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -100,6 +101,11 @@ class Config:
     RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "").strip() or "300 per minute"
     RATELIMIT_TOKENS = os.environ.get("RATELIMIT_TOKENS", "").strip() or "10 per minute"
     RATELIMIT_AUTH_FAILURES = os.environ.get("RATELIMIT_AUTH_FAILURES", "").strip() or "10 per 5 minutes"
+    # Exchange ingestion (ccxt) and on-demand backfill jobs (RQ on REDIS_URL).
+    INGEST_EXCHANGE = os.environ.get("INGEST_EXCHANGE", "").strip() or "binance"
+    INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
+    INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
+    ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
     # Hardening: CORS allow-list, and how many proxies (load balancers) to trust for client IPs.
     CORS_ORIGINS = _list("CORS_ORIGINS")
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

@@ -83,11 +83,14 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask seed` and `flask users` (Flask-Migrate adds `flask db`)."""
+    """`flask seed`, `flask users`, `flask ingest`, `flask worker` (Flask-Migrate adds `flask db`)."""
     from api.commands import seed_command, users_group
+    from api.ingestion import ingest_command, worker_command
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(ingest_command)
+    app.cli.add_command(worker_command)
 
 
 def run_startup_inspector(app: Flask) -> None:

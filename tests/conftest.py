@@ -138,4 +138,5 @@ def project_root() -> Path:
 
 # Shared fixtures of their own modules: Chromium and a live server; a writable database with users.
 from tests.browser import browser, live_server  # noqa: E402, F401
+from tests.fake_binance import fake_binance  # noqa: E402, F401
 from tests.writable import writable  # noqa: E402, F401

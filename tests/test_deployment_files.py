@@ -80,8 +80,19 @@ def test_requirements_are_pinned():
                 assert re.match(r"^[A-Za-z0-9_.\-\[\]]+==[\w.]+$", line), f"{name}: {line}"
 
 
-def test_procfile_runs_gunicorn_with_its_config():
-    assert (ROOT / "Procfile").read_text().strip() == "web: gunicorn -c gunicorn.conf.py app:app"
+def test_procfile_runs_gunicorn_with_its_config_and_the_job_worker():
+    assert (ROOT / "Procfile").read_text().splitlines() == [
+        "web: gunicorn -c gunicorn.conf.py app:app",
+        "worker: flask worker",
+    ]
+
+
+def test_daily_ingest_cron_runs_on_the_leader_only():
+    document = yaml.safe_load((ROOT / ".ebextensions" / "03_ingest_cron.config").read_text())
+    script = document["files"]["/usr/local/bin/crypto-api-ingest-update"]["content"]
+    assert "flask ingest --update" in script
+    install = document["container_commands"]["02_install_ingest_cron"]
+    assert install["leader_only"] is True and "/etc/cron.d/" in install["command"]
 
 
 def test_gunicorn_config(monkeypatch):

@@ -24,7 +24,7 @@ def test_every_route_is_documented(app, spec):
         if not rule.rule.startswith(("/apidocs", "/flasgger_static", "/apispec", "/static", "/oauth2-redirect"))
         and rule.rule != "/"  # the HTML page for people, not an API operation
     }
-    routed = {rule.replace("<string:symbol>", "{symbol}") for rule in routed}
+    routed = {rule.replace("<string:symbol>", "{symbol}").replace("<string:job_id>", "{job_id}") for rule in routed}
     assert routed == documented
     assert documented == {
         "/api/v1/dashboard",
@@ -34,6 +34,7 @@ def test_every_route_is_documented(app, spec):
         "/api/v1/currencies/{symbol}/history",
         "/api/v1/currencies/{symbol}/records",
         "/api/v1/tokens",
+        "/api/v1/jobs/{job_id}",
         "/health",
         "/ready",
         "/metrics",
@@ -48,7 +49,7 @@ def test_dashboard_operation(spec):
     assert params["id"]["required"] is True
     assert set(params["order_by"]["enum"]) >= {"crypto", "24h-volume", "market-cap", "change_1m", "volume_24h"}
     assert params["per_page"]["maximum"] == 1000
-    assert set(operation["responses"]) == {"200", "204", "304", "400", "401", "404", "429", "500"}
+    assert set(operation["responses"]) == {"200", "202", "204", "304", "400", "401", "404", "429", "500"}
     assert {"ETag", "Cache-Control", "X-Total-Count"} <= set(operation["responses"]["200"]["headers"])
     assert operation["responses"]["200"]["headers"]["X-Total-Count"]["type"] == "integer"
     row = spec["definitions"]["DashboardRow"]["properties"]

@@ -10,28 +10,24 @@ the others find the work done.
 from __future__ import annotations
 
 import contextlib
-import csv
 import fcntl
-import io
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import click
-from sqlalchemy import Connection, Engine, Insert, MetaData, Table, func, inspect, select, text
+from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from utilities.csv_source import RECORD_FIELDS, count_sources, read_source
+from utilities.csv_source import count_sources, read_source
+from utilities.record_store import store_records
 
 log = logging.getLogger(__name__)
 
 REQUIRED_TABLES = ("currency", "record")
 # Arbitrary, fixed 64-bit key naming "the seed lock" for pg_advisory_lock.
 SEED_LOCK_KEY = 7_380_412_266_031_159_841
-_COLUMNS = ", ".join(["currency_id", *RECORD_FIELDS])
-COPY_TO_STAGING = f"COPY record_seed ({_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
-INSERT_FROM_STAGING = f"INSERT INTO record ({_COLUMNS}) SELECT {_COLUMNS} FROM record_seed ON CONFLICT DO NOTHING"
 
 
 class SchemaMissingError(RuntimeError):
@@ -63,47 +59,8 @@ def _tables(engine: Engine) -> tuple[Table, Table]:
 
 def _insert_ignoring_duplicates(table: Table, dialect: str):
     """An INSERT that skips rows whose key already exists, so re-runs converge."""
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"seeding supports PostgreSQL and SQLite, not {dialect}")
-
-
-def _insert_records(conn: Connection, statement: Insert, currency_id: int, rows: list[tuple]) -> None:
-    """Bulk insert one coin's rows, skipping days already stored, at driver speed.
-
-    SQLAlchemy's per-row parameter processing (SQLite) and psycopg2's row-at-a-time
-    executemany (PostgreSQL) dominate a naive load, so each backend gets its fast path.
-    """
-    if conn.dialect.name == "postgresql":
-        _copy_records_postgresql(conn, currency_id, rows)
-    elif conn.dialect.name == "sqlite":
-        columns = ["currency_id", *RECORD_FIELDS]
-        compiled = statement.compile(dialect=conn.dialect, column_keys=columns)
-        if list(compiled.positiontup) != columns:
-            raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
-        # ISO text is what SQLAlchemy's Date type stores on SQLite.
-        conn.exec_driver_sql(str(compiled), [(currency_id, row[0].isoformat(), *row[1:]) for row in rows])
-    else:
-        conn.execute(
-            statement, [{"currency_id": currency_id, **dict(zip(RECORD_FIELDS, row, strict=True))} for row in rows]
-        )
-
-
-def _copy_records_postgresql(conn: Connection, currency_id: int, rows: list[tuple]) -> None:
-    """COPY into a transaction-scoped temp table, then one INSERT ... ON CONFLICT DO NOTHING."""
-    buffer = io.StringIO()
-    # csv writes floats with repr(), which PostgreSQL parses back to the identical double.
-    csv.writer(buffer).writerows((currency_id, *row) for row in rows)
-    buffer.seek(0)
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute("CREATE TEMP TABLE record_seed (LIKE record) ON COMMIT DROP")
-        cursor.copy_expert(COPY_TO_STAGING, buffer)
-        cursor.execute(INSERT_FROM_STAGING)
-    finally:
-        cursor.close()
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
 
 
 @contextlib.contextmanager
@@ -163,7 +120,6 @@ def seed_from_csv(
         if only_if_empty and currencies_before and records_before:
             return SeedResult(seeded=False, records_total=records_before, reason="tables already hold data")
         insert_currency = _insert_ignoring_duplicates(currency, engine.dialect.name)
-        insert_record = _insert_ignoring_duplicates(record, engine.dialect.name)
         files = 0
         coins = read_source(source)
         bar = (
@@ -183,7 +139,7 @@ def seed_from_csv(
                     currency_id = conn.execute(
                         select(currency.c.id).where(currency.c.symbol == coin.symbol)
                     ).scalar_one()
-                    _insert_records(conn, insert_record, currency_id, coin.rows)
+                    store_records(conn, record, currency_id, coin.rows, replace=False)
                 files += 1
         _, records_after = _counts(engine, currency, record)
     inserted = records_after - records_before

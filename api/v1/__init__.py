@@ -7,6 +7,7 @@ from api.auth import READERS, auth
 from api.v1.currencies import CurrencyDetail, CurrencyList
 from api.v1.dashboard import Dashboard
 from api.v1.history import CurrencyHistory
+from api.v1.jobs import JobStatus
 from api.v1.records import CurrencyRecords
 from api.v1.search import Search
 from api.v1.tokens import Tokens
@@ -28,6 +29,7 @@ api.add_resource(CurrencyDetail, "/currencies/<string:symbol>", endpoint="curren
 api.add_resource(CurrencyHistory, "/currencies/<string:symbol>/history", endpoint="history")
 api.add_resource(CurrencyRecords, "/currencies/<string:symbol>/records", endpoint="records")
 api.add_resource(Tokens, "/tokens", endpoint="tokens")
+api.add_resource(JobStatus, "/jobs/<string:job_id>", endpoint="job")
 
 
 @blueprint.before_request

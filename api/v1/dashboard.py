@@ -1,7 +1,7 @@
 """`GET /api/v1/dashboard`: every requested coin on a day, ranked."""
 
 from flasgger import swag_from
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_restful import Resource
 
 from api.docs import spec_path
@@ -13,14 +13,26 @@ from api.v1.params import parse_dashboard_args
 
 
 def render_dashboard(query: DashboardQuery) -> Response:
-    """The uncached answer: 200 rows, 204 when none, 404 naming unknown symbols."""
+    """The uncached answer: 200 rows, 204 when none, 404 naming unknown symbols (or 202 when
+    on-demand backfill queued them)."""
     try:
         page = dashboard_page(db.session, query)
     except UnknownSymbolsError as error:
+        if current_app.config["ON_DEMAND_INGEST"] and current_app.config["REDIS_URL"]:
+            return queue_backfills(error.symbols)
         return error_response(404, f"Unknown symbol(s): {', '.join(error.symbols)}")
     if page.total == 0:
         return no_content()
     return json_response(page.rows, headers={"X-Total-Count": str(page.total)})
+
+
+def queue_backfills(symbols: list[str]) -> Response:
+    """202: one backfill job per unknown symbol (never two at once for a symbol)."""
+    from api.jobs import enqueue_backfill
+
+    jobs = {symbol: enqueue_backfill(symbol) for symbol in symbols}
+    detail = f"Symbol(s) {', '.join(symbols)} not stored yet: backfill queued; poll /api/v1/jobs/<job>"
+    return json_response({"detail": detail, "job": jobs[symbols[0]], "jobs": jobs}, 202)
 
 
 class Dashboard(Resource):

@@ -1,0 +1,113 @@
+"""Store an exchange's daily candles: one currency per base asset, one transaction per page.
+
+A run killed at any point keeps every page already committed, and a re-run converges to the
+same rows (upserts on `(currency_id, date)`). Plain SQLAlchemy Core; no Flask.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine, MetaData, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from utilities.exchange import ExchangeFetchError, Page, daily_pages, retrying
+from utilities.record_store import store_records
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestSummary:
+    """What one market's run stored, skipped and, if it stopped early, why."""
+
+    market: str
+    symbol: str = ""
+    stored: int = 0
+    skipped: int = 0
+    pages: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+    error: str | None = None
+    days: list[date] = field(default_factory=list, repr=False)
+
+    def describe(self) -> str:
+        stored = f"stored {self.stored} days ({self.first_day} .. {self.last_day})" if self.stored else "stored nothing"
+        text = f"{self.market}: {stored}, skipped {self.skipped} bad candles"
+        if self.error:
+            after = f"after {self.last_day}" if self.last_day else "in the requested range"
+            text += f"; FAILED, nothing stored {after}: {self.error}"
+        return text
+
+
+def _tables(engine: Engine) -> tuple[Table, Table]:
+    metadata = MetaData()
+    metadata.reflect(engine, only=("currency", "record"))
+    return metadata.tables["currency"], metadata.tables["record"]
+
+
+def currency_for_market(engine: Engine, currency: Table, exchange, market: str) -> tuple[int, str]:
+    """The currency of the market's base asset, created (with the exchange's best name) when new."""
+    details = exchange.market(market)
+    symbol = details["base"].upper()
+    known = (exchange.currencies or {}).get(details["base"]) or {}
+    name = known.get("name") or symbol  # many exchanges (Binance's public API) give only the code
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    with engine.begin() as conn:
+        conn.execute(insert(currency).values(name=name[:100], symbol=symbol).on_conflict_do_nothing())
+        currency_id = conn.execute(select(currency.c.id).where(currency.c.symbol == symbol)).scalar_one()
+    return currency_id, symbol
+
+
+def ingest_market(
+    engine: Engine,
+    exchange,
+    market: str,
+    since: date,
+    until: date,
+    *,
+    on_page: Callable[[Page], None] | None = None,
+    retries: int = 5,
+    backoff: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> IngestSummary:
+    """Fetch and upsert one market's daily candles; a failure is recorded in the summary."""
+    import ccxt  # only where ingestion runs
+
+    currency, record = _tables(engine)
+    summary = IngestSummary(market=market)
+    try:
+        retrying(exchange.load_markets, f"{exchange.id} markets", retries, backoff, sleep)
+        currency_id, summary.symbol = currency_for_market(engine, currency, exchange, market)
+        for page in daily_pages(exchange, market, since, until, retries=retries, backoff=backoff, sleep=sleep):
+            with engine.begin() as conn:
+                store_records(conn, record, currency_id, page.rows, replace=True)
+            summary.pages += 1
+            summary.skipped += page.skipped
+            summary.stored += len(page.rows)
+            days = [row[0] for row in page.rows]
+            if days:
+                summary.first_day = min(days + ([summary.first_day] if summary.first_day else []))
+                summary.last_day = max(days + ([summary.last_day] if summary.last_day else []))
+            if on_page:
+                on_page(page)
+    except ExchangeFetchError as error:
+        summary.error = str(error)
+    except ccxt.BaseError as error:  # an unknown market, a refused request...: reported with what was stored
+        summary.error = f"{type(error).__name__}: {error}"
+    if summary.error:
+        log.error("%s", summary.describe())
+    return summary
+
+
+def latest_stored_days(engine: Engine) -> dict[str, date | None]:
+    """Every tracked currency's latest stored day (None when it has none yet)."""
+    currency, record = _tables(engine)
+    latest = select(func.max(record.c.date)).where(record.c.currency_id == currency.c.id).scalar_subquery()
+    with engine.connect() as conn:
+        rows = conn.execute(select(currency.c.symbol, latest)).all()
+    return {symbol: (day if isinstance(day, date) or day is None else date.fromisoformat(day)) for symbol, day in rows}
