@@ -67,7 +67,9 @@ class CachedResponse:
     def to_response(self, cache_control: str) -> Response:
         """The stored answer, or 304 when the client's If-None-Match already holds this ETag."""
         headers = [("ETag", f'"{self.etag}"'), ("Cache-Control", cache_control)]
-        if "If-None-Match" in request.headers and request.if_none_match.contains_weak(self.etag):
+        # Preconditions apply to successful answers only (RFC 9110 13.2.1): a 404 stays a 404.
+        conditional = self.status == 200 and "If-None-Match" in request.headers
+        if conditional and request.if_none_match.contains_weak(self.etag):
             response = Response(status=304, headers=headers)
         else:
             response = Response(self.body, status=self.status, headers=[*headers, *self.headers.items()])
