@@ -200,18 +200,15 @@ class RedisBackend:
         return {"backend": self.name, "status": "ok"}
 
 
-class ResponseCache:
-    """The Flask extension: picks a backend from the config and serves reads through it."""
+class AppCache:
+    """One app's cache: its backend (from that app's config) and its Cache-Control value."""
 
-    def __init__(self) -> None:
-        self.backend: LocalBackend | RedisBackend | None = None
-
-    def init_app(self, app: Flask) -> None:
-        app.extensions["response_cache"] = self
+    def __init__(self, app: Flask) -> None:
         ttl = app.config["CACHE_TTL"]
         # Reads behind READ_AUTH must not be kept by shared caches (proxies, CDNs).
         visibility = "private" if app.config["READ_AUTH"] else "public"
         self.cache_control = f"{visibility}, max-age={app.config['HTTP_CACHE_MAX_AGE']}"
+        self.backend: LocalBackend | RedisBackend | None = None
         if ttl <= 0:
             self.backend = None
         elif app.config["REDIS_URL"]:
@@ -249,6 +246,29 @@ class ResponseCache:
         if self.backend is None:
             return {"backend": "off", "status": "ok"}
         return self.backend.state()
+
+
+class ResponseCache:
+    """The Flask extension: instantiated once, with per-app state in `app.extensions` (so several
+    apps in one process, as in tests and benchmarks, each keep their own backend)."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["response_cache"] = AppCache(app)
+
+    @staticmethod
+    def _current() -> AppCache:
+        return current_app.extensions["response_cache"]
+
+    def respond(self, key: str, compute: Callable[[], Response]) -> Response:
+        """See `AppCache.respond`, for the current app."""
+        return self._current().respond(key, compute)
+
+    def bump(self) -> None:
+        """Invalidate the current app's cached reads (call after a write has committed)."""
+        self._current().bump()
+
+    def state(self) -> dict[str, str]:
+        return self._current().state()
 
 
 def bump_data_version() -> None:
