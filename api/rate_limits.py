@@ -41,6 +41,7 @@ def register_rate_limits(app: Flask) -> Limiter:
         storage_uri=redis_url or "memory://",
         storage_options=options,
         key_prefix=f"{app.config['CACHE_KEY_PREFIX']}-limits",
+        strategy="moving-window",  # no burst of 2x the limit across a window boundary
         headers_enabled=True,
         swallow_errors=True,
         in_memory_fallback_enabled=True,
