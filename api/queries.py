@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from api.models import Currency, Record
@@ -76,37 +76,39 @@ def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> S
     """The ranking statement, built once per shape and reused with new binds (building is costly).
 
     Binds: `day` (None: the latest stored day), `first_rank`, `last_rank` and, when filtering, `ids`.
-    Earlier closes are correlated subqueries: one primary-key probe per coin and window, a plan
-    that stays cheap whatever the planner guesses about the day's row count.
     """
     record, currency = record_table, currency_table
     latest_day = select(func.max(record.c.date)).scalar_subquery()
-    earlier_closes = []
-    for days_back in CHANGE_WINDOWS.values():
-        previous = record.alias(f"prev_{days_back}")
-        earlier_closes.append(
-            select(previous.c.close)
-            .where(previous.c.currency_id == record.c.currency_id)
-            .where(previous.c.date == days_before(record.c.date, days_back))
-            .scalar_subquery()
-            .label(f"close_{days_back}")
-        )
-    day_rows = (
+    target = select(func.coalesce(bindparam("day", type_=Date()), latest_day).label("day")).cte("target")
+    wanted = {0: target.c.day, **{n: days_before(target.c.day, n) for n in CHANGE_WINDOWS.values()}}
+
+    def on_day(days_back: int, column):
+        return func.max(column).filter(record.c.date == wanted[days_back])
+
+    # One pass over the records of D, D-1, D-7 and D-30 (index ix_record_date), pivoted per coin:
+    # the cost follows the number of coins, not the length of their history.
+    per_coin = (
         select(
-            currency.c.name,
-            currency.c.symbol,
-            record.c.date,
-            record.c.close,
-            record.c.volume,
-            record.c.marketcap,
-            *earlier_closes,
+            record.c.currency_id,
+            on_day(0, record.c.date).label("date"),
+            on_day(0, record.c.close).label("close"),
+            on_day(0, record.c.volume).label("volume"),
+            on_day(0, record.c.marketcap).label("marketcap"),
+            *(on_day(n, record.c.close).label(f"close_{n}") for n in CHANGE_WINDOWS.values()),
         )
-        .join_from(record, currency, currency.c.id == record.c.currency_id)
-        .where(record.c.date == func.coalesce(bindparam("day", type_=Date()), latest_day))
+        .select_from(record.join(target, true()))
+        .where(record.c.date.in_(list(wanted.values())))
+        .group_by(record.c.currency_id)
     )
     if filter_ids:
-        day_rows = day_rows.where(record.c.currency_id.in_(bindparam("ids", expanding=True)))
-    day_rows = day_rows.subquery("day_rows")
+        per_coin = per_coin.where(record.c.currency_id.in_(bindparam("ids", expanding=True)))
+    per_coin = per_coin.subquery("per_coin")
+    day_rows = (
+        select(currency.c.name, currency.c.symbol, *(c for c in per_coin.c if c.key != "currency_id"))
+        .join_from(per_coin, currency, currency.c.id == per_coin.c.currency_id)
+        .where(per_coin.c.date.is_not(None))  # only coins with a record on D
+        .subquery("day_rows")
+    )
 
     changes = {}
     for field, days_back in CHANGE_WINDOWS.items():
