@@ -24,16 +24,32 @@ from utilities.inspector import seed_from_csv
 
 BACKENDS = ["sqlite", "postgresql"]
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "").strip())
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
 
 
-def require_postgres() -> str:
-    """The server URL, or skip (fail under REQUIRE_SERVICES) when there is none."""
-    if POSTGRES_URL:
-        return POSTGRES_URL
+def require_service(url: str, variable: str, example: str) -> str:
+    """The service's URL, or skip (fail under REQUIRE_SERVICES) when it is not configured."""
+    if url:
+        return url
     if REQUIRE_SERVICES:
-        pytest.fail("REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set")
-    pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+        pytest.fail(f"REQUIRE_SERVICES=1 but {variable} is not set")
+    pytest.skip(f"these tests need {variable} (e.g. {example})")
+
+
+def require_postgres() -> str:
+    return require_service(POSTGRES_URL, "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def require_redis() -> str:
+    return require_service(REDIS_URL, "TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def new_database_url(request, backend: str, folder: Path) -> str:
+    """A fresh, empty database: one more on the PostgreSQL test server, or a SQLite file in `folder`."""
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_databases").create()
+    return f"sqlite:///{folder / 'test.sqlite'}"
 
 
 class PostgresDatabases:
@@ -67,10 +83,8 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
 
 @pytest.fixture
 def empty_database_url(request, tmp_path) -> str:
-    """A fresh, empty database of the backend named by the test's `backend` parameter."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("postgres_databases").create()
-    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    """A fresh, empty database of the backend the test is parametrized with."""
+    return new_database_url(request, request.param, tmp_path)
 
 
 def make_app(database_url: str, **overrides):
@@ -88,10 +102,7 @@ def migrate_and_seed(app, source: str = str(BUNDLED_CSV)) -> None:
 @pytest.fixture(scope="session", params=BACKENDS)
 def seeded_database_url(request, tmp_path_factory) -> str:
     """A database per backend, migrated and seeded from the bundled CSVs once per session."""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_databases").create()
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'seeded.sqlite'}"
+    url = new_database_url(request, request.param, tmp_path_factory.mktemp("seeded"))
     migrate_and_seed(make_app(url))
     return url
 

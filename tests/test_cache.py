@@ -6,7 +6,6 @@ its own per test, deleted afterwards). Time is a fake clock moved by the tests, 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -19,21 +18,12 @@ import redis
 import sqlalchemy as sa
 
 from api.extensions import db
-from tests.conftest import REQUIRE_SERVICES, make_app
+from tests.conftest import REQUIRE_SERVICES, make_app, require_redis
 from tests.fixtures_csv import write_coin_csv
 from tests.tcp_proxy import free_port
 from utilities.inspector import seed_from_csv
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
 CACHE_BACKENDS = ["in-process", "redis"]
-
-
-def require_redis() -> str:
-    if REDIS_URL:
-        return REDIS_URL
-    if REQUIRE_SERVICES:
-        pytest.fail("REQUIRE_SERVICES=1 but TEST_REDIS_URL is not set")
-    pytest.skip("Redis tests need TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
 
 
 class FakeClock:

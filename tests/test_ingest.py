@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from api.extensions import db
-from tests.conftest import BACKENDS, make_app
+from tests.conftest import BACKENDS, make_app, new_database_url, require_redis
 from tests.fake_binance import kline, synthetic_days
-from tests.test_cache import require_redis
 from utilities.exchange import make_exchange
 from utilities.ingest import ingest_market
 
@@ -25,10 +24,7 @@ FIRST = date(2021, 1, 1)
 @pytest.fixture(params=BACKENDS)
 def ingest_app(request, tmp_path):
     """A migrated, empty database (cache on, to see invalidation)."""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_databases").create()
-    else:
-        url = f"sqlite:///{tmp_path / 'ingest.sqlite'}"
+    url = new_database_url(request, request.param, tmp_path)
     app = make_app(url, CACHE_TTL=300, CACHE_VERSION_FILE=str(tmp_path / "cache-version"))
     with app.app_context():
         upgrade()

@@ -10,9 +10,8 @@ import redis
 
 from api.extensions import db
 from api.models import User
-from tests.conftest import make_app
+from tests.conftest import make_app, require_redis
 from tests.tcp_proxy import free_port
-from tests.test_cache import require_redis
 from tests.writable import basic
 
 RATE_HEADERS = ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")

@@ -27,16 +27,13 @@ def basic(name: str, password: str | None = None) -> dict[str, str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def writable(request, tmp_path):
     """A fresh database with two small coins (AAA: 2 days, BBB: 1 day) and three users."""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_databases").create()
-    else:
-        url = f"sqlite:///{tmp_path / 'writable.sqlite'}"
+    from tests.conftest import make_app, migrate_and_seed, new_database_url
+
+    url = new_database_url(request, request.param, tmp_path)
     folder = tmp_path / "csv"
     folder.mkdir()
     write_coin_csv(folder / "a.csv", "Alpha", "AAA", [("2021-01-01", 1.0), ("2021-01-02", 2.0)])
     write_coin_csv(folder / "b.csv", "Beta", "BBB", [("2021-01-01", 5.0)])
-    from tests.conftest import make_app, migrate_and_seed
-
     app = make_app(url, CACHE_TTL=300, CACHE_VERSION_FILE=str(tmp_path / "cache-version"))
     migrate_and_seed(app, str(folder))
     with app.app_context():
