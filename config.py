@@ -88,6 +88,9 @@ class Config:
     # Redis on the request path: no retries, a short timeout, then skip it for a cool-down.
     CACHE_REDIS_TIMEOUT_MS = _int("CACHE_REDIS_TIMEOUT_MS", 50)
     CACHE_REDIS_COOLDOWN = _int("CACHE_REDIS_COOLDOWN", 5)
+    # Each worker's copies of Redis hits (no round trip), emptied by the bumps Redis pushes to it.
+    CACHE_NEAR_TTL = _int("CACHE_NEAR_TTL", 60)
+    CACHE_NEAR_MAX_MB = _int("CACHE_NEAR_MAX_MB", 64)
     # Without Redis, this host's workers share the data version through this file.
     CACHE_VERSION_FILE = os.environ.get("CACHE_VERSION_FILE", "").strip() or str(DEFAULT_VERSION_FILE)
     HTTP_CACHE_MAX_AGE = _int("HTTP_CACHE_MAX_AGE", 60)

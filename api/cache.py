@@ -24,6 +24,7 @@ import redis
 from cachetools import TTLCache
 from flask import Flask, Response, current_app, request
 from redis.backoff import NoBackoff
+from redis.client import PubSub
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
@@ -37,6 +38,14 @@ LOOKUP_SCRIPT = """
 local version = redis.call('GET', KEYS[1]) or '0'
 return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
 """
+# Every bump is announced on a channel, for the workers' near caches.
+BUMP_SCRIPT = """
+local version = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], version)
+return version
+"""
+# A worker serves its near copies only if a full lookup agreed with the pushed version this recently.
+VERIFY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -120,29 +129,140 @@ class LocalBackend:
         return {"backend": self.name, "status": "ok"}
 
 
+class NearCache:
+    """This worker's copies of Redis entries, used only while Redis pushes it the data version.
+
+    A hit served from here costs no round trip. The worker subscribes to the channel every bump
+    publishes on and drains it (a non-blocking read of its own socket) before each lookup, so a
+    write anywhere empties every worker's copies. Copies are served only while the subscription is
+    up and a full Redis lookup agreed with the pushed version less than `VERIFY_SECONDS` ago (a
+    guard against a connection that died silently). Errors are the caller's: it drops the cache.
+    """
+
+    def __init__(
+        self, client: redis.Redis, channel: str, version_key: str, ttl: float, max_bytes: int, timeout: float
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.version_key = version_key
+        self.timeout = timeout
+        self.clock: Callable[[], float] = time.monotonic
+        self._entries: TTLCache = TTLCache(max_bytes, ttl, timer=lambda: self.clock(), getsizeof=len)
+        self._pubsub: PubSub | None = None
+        self._version: bytes | None = None
+        self._verified_until = float("-inf")
+        self._lock = threading.Lock()
+
+    @property
+    def subscribed(self) -> bool:
+        return self._pubsub is not None
+
+    def get(self, key: str) -> tuple[bytes, bytes] | None:
+        """(version, bytes) of a copy the pushed version still vouches for, else None."""
+        with self._lock:
+            if self._pubsub is None:
+                return None
+            while (message := self._pubsub.get_message(timeout=0)) is not None:
+                if message["type"] == "message" and message["data"] != self._version:
+                    self._version = message["data"]
+                    self._entries.clear()
+            if self.clock() >= self._verified_until:
+                return None
+            raw = self._entries.get(key)
+        return None if raw is None else (self._version, raw)
+
+    def confirm(self, version: bytes) -> None:
+        """After a full Redis lookup: subscribe if not yet, and vouch for copies if versions agree."""
+        with self._lock:
+            if self._pubsub is None:
+                self._subscribe()
+            if version == self._version:
+                self._verified_until = self.clock() + VERIFY_SECONDS
+
+    def _subscribe(self) -> None:
+        pubsub = self.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            if pubsub.get_message(timeout=self.timeout) is None:
+                raise redis.TimeoutError("no confirmation of SUBSCRIBE")
+            # Read after subscribing, so no bump can fall between the two.
+            self._version = self.client.get(self.version_key) or b"0"
+        except RedisError:
+            pubsub.close()
+            raise
+        self._pubsub = pubsub
+        self._entries.clear()
+
+    def put(self, version: bytes, key: str, value: bytes) -> None:
+        """Keep a copy of an entry of the pushed version (entries of any other version are not kept)."""
+        with self._lock:
+            if self._pubsub is not None and version == self._version and len(value) <= self._entries.maxsize:
+                self._entries[key] = value
+
+    def drop(self) -> None:
+        """Forget the subscription and every copy (Redis failed: nothing vouches for them now)."""
+        with self._lock:
+            if self._pubsub is not None:
+                self._pubsub.close()
+            self._pubsub = None
+            self._version = None
+            self._verified_until = float("-inf")
+            self._entries.clear()
+
+
 class RedisBackend:
-    """Redis entries behind a circuit breaker: a failure skips Redis for `cooldown` seconds."""
+    """Redis entries behind a circuit breaker (a failure skips Redis for `cooldown` seconds),
+    with a `NearCache` in front when `near_ttl` > 0."""
 
     name = "redis"
 
-    def __init__(self, url: str, prefix: str, ttl: int, timeout: float, cooldown: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        ttl: int,
+        timeout: float,
+        cooldown: float,
+        near_ttl: float = 0,
+        near_max_bytes: int = 0,
+    ) -> None:
         self.client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
         )
         self._lookup = self.client.register_script(LOOKUP_SCRIPT)
+        self._bump = self.client.register_script(BUMP_SCRIPT)
         self.version_key = f"{prefix}:data-version"
+        self.channel = f"{prefix}:data-version-changed"
         self.entry_prefix = f"{prefix}:{API_VERSION}:"
         self.ttl = ttl
         self.cooldown = cooldown
-        self.clock: Callable[[], float] = time.monotonic
+        self.near: NearCache | None = None
+        if near_ttl > 0 and near_max_bytes > 0:
+            self.near = NearCache(
+                self.client, self.channel, self.version_key, min(near_ttl, ttl), near_max_bytes, timeout
+            )
+        self._clock: Callable[[], float] = time.monotonic
         self._down_until = 0.0
         self._in_outage = False
         self._state_lock = threading.Lock()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        """One clock for the cool-down and the near cache (tests move a fake one)."""
+        self._clock = clock
+        if self.near is not None:
+            self.near.clock = clock
 
     def _available(self) -> bool:
         return self.clock() >= self._down_until
 
     def _failed(self, error: RedisError) -> None:
+        if self.near is not None:
+            self.near.drop()
         with self._state_lock:
             self._down_until = self.clock() + self.cooldown
             first = not self._in_outage
@@ -157,17 +277,40 @@ class RedisBackend:
         if recovered:
             # Writes may have happened while Redis could not be told: drop every older entry.
             log.warning("Redis cache reachable again; invalidating entries from before the outage")
-            self.client.incr(self.version_key)
+            self._publish_bump()
+
+    def _publish_bump(self) -> None:
+        self._bump(keys=[self.version_key], args=[self.channel])
+        # Redis writes a PUBLISH to every subscriber before it reads this client's next command:
+        # once PING answers, the workers of this host hold the new version in their sockets.
+        self.client.ping()
+
+    def _near_copy(self, key: str) -> tuple[bytes, bytes] | None:
+        if self.near is None:
+            return None
+        try:
+            return self.near.get(key)
+        except RedisError:
+            # The subscription is gone (Redis restarted, or the connection was killed): full
+            # lookups until the next one succeeds and subscribes again.
+            self.near.drop()
+            return None
 
     def lookup(self, key: str) -> tuple[str | None, bytes | None]:
         """(data version, stored bytes or None); (None, None) when Redis is skipped or failing."""
         if not self._available():
             return None, None
         try:
+            if (copy := self._near_copy(key)) is not None:
+                return copy[0].decode(), copy[1]
             version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
             if self._in_outage:
                 self._reachable()
                 version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
+            if self.near is not None:
+                self.near.confirm(version)
+                if value is not None:
+                    self.near.put(version, key, value)
         except RedisError as error:
             self._failed(error)
             return None, None
@@ -180,10 +323,13 @@ class RedisBackend:
             self.client.set(f"{self.entry_prefix}{version}:{key}", value, ex=self.ttl)
         except RedisError as error:
             self._failed(error)
+            return
+        if self.near is not None:
+            self.near.put(version.encode(), key, value)
 
     def bump(self) -> None:
         try:
-            self.client.incr(self.version_key)
+            self._publish_bump()
         except RedisError as error:
             self._failed(error)
             log.warning("Could not invalidate cached reads; they are dropped when Redis answers again")
@@ -218,6 +364,8 @@ class AppCache:
                 ttl,
                 timeout=app.config["CACHE_REDIS_TIMEOUT_MS"] / 1000,
                 cooldown=app.config["CACHE_REDIS_COOLDOWN"],
+                near_ttl=app.config["CACHE_NEAR_TTL"],
+                near_max_bytes=app.config["CACHE_NEAR_MAX_MB"] * 1024 * 1024,
             )
         else:
             self.backend = LocalBackend(ttl, Path(app.config["CACHE_VERSION_FILE"]))

@@ -10,12 +10,13 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import Flask
 
 from api.extensions import db
 from tests.conftest import REQUIRE_SERVICES, make_app, require_redis
@@ -55,27 +56,46 @@ def cached_app(request, seeded_database_url, tmp_path):
     settings = {"CACHE_TTL": 300, "CACHE_VERSION_FILE": str(tmp_path / "cache-version"), "HTTP_CACHE_MAX_AGE": 42}
     if request.param == "redis":
         settings |= {"REDIS_URL": require_redis(), "CACHE_KEY_PREFIX": request.getfixturevalue("redis_prefix")}
-    app = make_app(seeded_database_url, **settings)
-    clock = FakeClock()
-    app.extensions["response_cache"].backend.clock = clock
-    app.clock = clock
+    app = clocked_app(seeded_database_url, **settings)
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
+def clocked_app(database_url: str, **settings):
+    """An app whose cache runs on a `FakeClock` (`app.clock`); a near cache of 60 s on Redis."""
+    app = make_app(database_url, **({"CACHE_NEAR_TTL": 60} | settings))
+    clock = FakeClock()
+    app.extensions["response_cache"].backend.clock = clock
+    app.clock = clock
+    return app
+
+
 @pytest.fixture
-def statements(cached_app) -> Iterator[list[str]]:
-    seen: list[str] = []
+def statements_of() -> Iterator[Callable[[Flask], list[str]]]:
+    """`statements_of(app)`: the list that SQL statements `app` runs from now on are appended to."""
+    listeners = []
 
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
+    def watch(app: Flask) -> list[str]:
+        seen: list[str] = []
 
-    with cached_app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", record)
+        def record(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        listeners.append((engine, record))
+        return seen
+
+    yield watch
+    for engine, record in listeners:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def statements(cached_app, statements_of) -> list[str]:
+    return statements_of(cached_app)
 
 
 def test_second_identical_request_costs_no_sql_and_same_bytes(cached_app, statements):
@@ -136,6 +156,7 @@ def test_entries_expire_after_the_ttl(cached_app, statements):
         assert len(keys) == 1
         assert 295 <= backend.client.ttl(keys[0]) <= 300
         backend.client.delete(keys[0])  # what Redis does when the TTL runs out
+        cached_app.clock.now += 61  # and the worker's near copy has lapsed (CACHE_NEAR_TTL=60)
     else:
         cached_app.clock.now += 299
         used = len(statements)
@@ -196,6 +217,133 @@ def test_a_write_invalidates_and_changes_the_etag(cached_app, tmp_path, seeded_d
                 conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
             cache.bump()
     assert client.get(path).headers["X-Total-Count"] == "23"
+
+
+# The worker's near cache in front of Redis ---------------------------------------------------
+
+
+@pytest.fixture
+def redis_app(seeded_database_url, redis_prefix, tmp_path):
+    """`redis_app(**settings)`: apps on the test Redis sharing one key prefix (workers of one service)."""
+    apps = []
+
+    def make(**settings):
+        base = {"CACHE_TTL": 300, "REDIS_URL": require_redis(), "CACHE_KEY_PREFIX": redis_prefix}
+        app = clocked_app(seeded_database_url, CACHE_VERSION_FILE=str(tmp_path / "v"), **(base | settings))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_a_near_hit_sends_nothing_to_redis(redis_app, truth):
+    app = redis_app()
+    backend = app.extensions["response_cache"].backend
+    client = app.test_client()
+    path = "/api/v1/dashboard?id=btc&date=2021-07-06"
+    first = client.get(path)
+    assert first.get_json()[0]["price"] == truth.coins["BTC"].days[date(2021, 7, 6)]["Close"]
+    client.get(path)  # the Redis hit that a near copy is made of
+    counter = CallCounter(backend.client)
+    for _ in range(5):
+        response = client.get(path)
+        assert response.get_data() == first.get_data() and response.headers["ETag"] == first.headers["ETag"]
+    assert counter.calls == 0
+
+
+def test_without_near_cache_every_hit_asks_redis(redis_app):
+    app = redis_app(CACHE_NEAR_TTL=0)
+    backend = app.extensions["response_cache"].backend
+    assert backend.near is None
+    client = app.test_client()
+    client.get("/api/v1/search?name=bitcoin")
+    counter = CallCounter(backend.client)
+    for _ in range(3):
+        assert client.get("/api/v1/search?name=bitcoin").status_code == 200
+    assert counter.calls == 3
+
+
+def test_a_write_in_one_worker_empties_the_near_copies_of_another(redis_app, tmp_path):
+    """Two apps on one Redis prefix stand for two workers: the reader sees the write at once."""
+    writer, reader = redis_app(), redis_app()
+    path = "/api/v1/dashboard?id=all&date=2021-07-06"
+    client = reader.test_client()
+    before = client.get(path)
+    client.get(path)
+    counter = CallCounter(reader.extensions["response_cache"].backend.client)
+    assert client.get(path).headers["X-Total-Count"] == "23" and counter.calls == 0  # a near copy
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0), ("2021-07-06", 2.0)])
+    with writer.app_context():
+        cache = writer.extensions["response_cache"]
+        try:
+            seed_from_csv(db.engine, str(folder), progress=False, on_change=cache.bump)
+            after = client.get(path)
+            assert after.headers["X-Total-Count"] == "24"
+            assert after.headers["ETag"] != before.headers["ETag"]
+        finally:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
+            cache.bump()
+    assert client.get(path).headers["X-Total-Count"] == "23"
+
+
+def test_near_copies_live_at_most_cache_near_ttl(redis_app, statements_of):
+    app = redis_app()
+    backend = app.extensions["response_cache"].backend
+    client = app.test_client()
+    statements = statements_of(app)
+    a, b = "/api/v1/dashboard?id=eth", "/api/v1/dashboard?id=btc"
+    client.get(a)
+    client.get(b)
+    for key in backend.client.scan_iter(f"{backend.entry_prefix}*"):
+        backend.client.delete(key)  # Redis's copies expire; the worker's near copies remain
+    app.clock.now += 59
+    used = len(statements)
+    client.get(b)  # a full lookup (the last one is 59 s old): Redis has nothing, so the database
+    assert len(statements) > used
+    used = len(statements)
+    client.get(a)
+    assert len(statements) == used  # A's near copy, 59 s old, still served
+    app.clock.now += 2
+    client.get(b)  # B is back in Redis: a full lookup that vouches for the pushed version again
+    assert len(statements) == used
+    client.get(a)
+    assert len(statements) > used  # A's near copy lapsed at 60 s and Redis has none
+
+
+def test_a_lost_subscription_stops_near_copies_until_it_is_back(own_redis, seeded_database_url, tmp_path):
+    """Pub/sub connections killed, then a write: no worker serves a copy from before the write."""
+    url = f"redis://127.0.0.1:{own_redis['port']}/0"
+    settings = {"CACHE_TTL": 300, "REDIS_URL": url, "CACHE_VERSION_FILE": str(tmp_path / "v")}
+    reader, writer = clocked_app(seeded_database_url, **settings), clocked_app(seeded_database_url, **settings)
+    near = reader.extensions["response_cache"].backend.near
+    client = reader.test_client()
+    path = "/api/v1/search?name=testcoin"
+    assert client.get(path).status_code == 404
+    assert client.get(path).status_code == 404 and near.subscribed
+    admin = redis.Redis(port=own_redis["port"])
+    assert admin.client_kill_filter(_type="pubsub") == 1  # the reader's (the writer has not read)
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0)])
+    with writer.app_context():
+        try:
+            seed_from_csv(db.engine, str(folder), progress=False, on_change=writer.extensions["response_cache"].bump)
+            found = client.get(path)
+            assert found.status_code == 200 and found.get_json()["symbol"] == "TSTC"
+            assert near.subscribed  # subscribed again by that full lookup
+        finally:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
+            writer.extensions["response_cache"].bump()
+        assert client.get(path).status_code == 404
+        db.engine.dispose()
+    admin.close()
 
 
 def test_ready_reports_the_cache_state(cached_app):
