@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from api.extensions import db, migrate, response_cache, swagger
 from api.observability import configure_logging, register_metrics, register_request_logging
 from api.rate_limits import register_rate_limits
 from api.security import check_production_settings, register_security
 from config import config_for_environment
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config_class: type | None = None, **overrides: object) -> Flask:
@@ -50,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from api.docs import template
 
     db.init_app(app)
+    app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's own (reverse order)
     if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite":
         with app.app_context():
             event.listen(db.engine, "connect", enforce_sqlite_foreign_keys)
@@ -57,6 +62,23 @@ def register_extensions(app: Flask) -> None:
     swagger.template = template()
     swagger.init_app(app)
     response_cache.init_app(app)
+
+
+def release_session(error: BaseException | None) -> None:
+    """End the request's session, tolerating a connection that died after the answer was built.
+
+    If PostgreSQL drops the connection (restart, failover, pg_terminate_backend) between the last
+    query and the end of the request, the closing ROLLBACK fails. The answer is already complete
+    and right, so the dead connection is discarded (the pool opens a new one) rather than turning
+    the response into gunicorn's HTML 500. Any other database error still propagates.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as failure:
+        if not failure.connection_invalidated:
+            raise
+        log.warning("Database connection lost after the response was built; discarded: %s", failure.orig)
+        db.session.remove()
 
 
 def enforce_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:

@@ -147,7 +147,9 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-# Shared fixtures of their own modules: Chromium and a live server; a writable database with users.
+# Shared fixtures of their own modules: Chromium and a live server; a writable database with users;
+# a redis-server of the test's own.
 from tests.browser import browser, live_server  # noqa: E402, F401
 from tests.fake_binance import fake_binance  # noqa: E402, F401
+from tests.redis_server import own_redis  # noqa: E402, F401
 from tests.writable import writable  # noqa: E402, F401

@@ -6,9 +6,6 @@ its own per test, deleted afterwards). Time is a fake clock moved by the tests, 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -19,7 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from api.extensions import db
-from tests.conftest import REQUIRE_SERVICES, make_app, require_redis
+from tests.conftest import make_app, require_redis
 from tests.fixtures_csv import write_coin_csv
 from tests.tcp_proxy import free_port
 from utilities.inspector import seed_from_csv
@@ -394,43 +391,6 @@ def test_redis_on_a_closed_port_fails_open_and_cools_down(seeded_database_url, t
     assert counter.calls == 2  # tried again after the cool-down
     outage_logs = [r for r in caplog.records if "Redis cache unavailable" in r.getMessage()]
     assert len(outage_logs) == 1  # logged once per outage
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[dict]:
-    """A redis-server of this test's own on a free loopback port, which the test stops and starts."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if REQUIRE_SERVICES:
-            pytest.fail("REQUIRE_SERVICES=1 but redis-server is not installed")
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(tmp_path)]
-    server = {"port": port, "process": None}
-
-    def start():
-        server["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        probe = redis.Redis(port=port, socket_connect_timeout=1, retry=None)
-        for _ in range(200):  # a bounded wait for start-up, not a timing check
-            if server["process"].poll() is not None:
-                raise RuntimeError("redis-server exited at start")
-            try:
-                probe.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop():
-        server["process"].terminate()
-        server["process"].wait(timeout=10)
-
-    server["start"], server["stop"] = start, stop
-    start()
-    yield server
-    if server["process"].poll() is None:
-        stop()
 
 
 def test_redis_stopped_and_started_again(own_redis, seeded_database_url, tmp_path):

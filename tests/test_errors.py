@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
+from api.extensions import db
 from tests.conftest import make_app
 from tests.tcp_proxy import TcpProxy, free_port
 
@@ -97,3 +101,29 @@ def test_database_unreachable_then_back(postgres_behind_proxy):
     assert_down()
     proxy.start()
     assert_up()
+
+
+@pytest.mark.parametrize("seeded_database_url", ["postgresql"], indirect=True)
+def test_connection_killed_after_the_last_query_keeps_the_answer(seeded_database_url, truth):
+    """The session's closing ROLLBACK meets a dead connection: the built response still goes out."""
+    name = f"crypto-test-{uuid.uuid4().hex[:8]}"
+    url = sa.make_url(seeded_database_url).update_query_dict({"application_name": name})
+    app = make_app(url.render_as_string(hide_password=False))
+    admin = sa.create_engine(seeded_database_url, poolclass=sa.pool.NullPool)
+
+    def kill_app_connections() -> None:
+        with admin.connect() as conn:
+            sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :n"
+            assert conn.execute(sa.text(sql), {"n": name}).scalar() == 1
+
+    app.after_request(lambda response: kill_app_connections() or response)
+    client = app.test_client()
+    response = client.get("/api/v1/search?name=bitcoin")
+    assert response.status_code == 200
+    assert response.get_json() == {"name": "Bitcoin", "symbol": "BTC"}
+    again = client.get("/api/v1/dashboard?id=btc&date=2021-07-06")  # a new connection from the pool
+    assert again.status_code == 200
+    assert again.get_json()[0]["price"] == truth.coins["BTC"].days[date(2021, 7, 6)]["Close"]
+    admin.dispose()
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,326 @@
+"""Chaos under load: the dependencies fail while 16 clients read, and the service stays correct.
+
+gunicorn (2 sync workers, the project's gunicorn.conf.py) runs on a fresh PostgreSQL database and
+a redis-server of the test's own; a load client of 16 threads sends a fixed number of reads to
+several endpoints while (a) Redis is stopped and started again, (b) the app's PostgreSQL
+connections are terminated, (c) bulk writes run. Every answer is compared with the one the same
+request got before the load. Counts, never timings: each action happens once a given number of
+answers are in, and every wait is bounded. Rate limits are off (this is one client's load).
+Run alone with `pytest -m chaos -s` (each test prints its counts).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from api.extensions import db
+from api.models import User
+from tests.conftest import make_app, migrate_and_seed
+from tests.tcp_proxy import free_port
+from tests.writable import basic
+
+pytestmark = pytest.mark.chaos
+
+CONNECTIONS = 16
+WORKERS = 2
+READ_PATHS = (
+    "/api/v1/dashboard?id=all",
+    "/api/v1/dashboard?id=all&date=2021-07-01&order_by=1m",
+    "/api/v1/dashboard?id=btc,eth,ada&order_by=price",
+    "/api/v1/search?name=bitcoin",
+    "/api/v1/currencies",
+    "/api/v1/currencies/BTC/history?start=2021-01-01&end=2021-06-30",
+)
+WRITER_PASSWORD = "chaos-writer-password"
+
+
+@dataclass(frozen=True)
+class Answer:
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+def request(port: int, path: str, method: str = "GET", body: bytes | None = None, headers=None) -> Answer:
+    """One request on a new connection (sync gunicorn workers close each one anyway)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Answer(path, response.status, response.getheader("Content-Type", ""), response.read())
+    except (OSError, http.client.HTTPException) as error:
+        return Answer(path, 0, "", repr(error).encode())
+    finally:
+        connection.close()
+
+
+@dataclass
+class Load:
+    """`total` reads over CONNECTIONS threads, the paths in turn."""
+
+    port: int
+    total: int
+    answers: list[Answer] = field(default_factory=list)
+    _issued: int = 0
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def _next_path(self) -> str | None:
+        with self._changed:
+            if self._issued == self.total:
+                return None
+            self._issued += 1
+            return READ_PATHS[self._issued % len(READ_PATHS)]
+
+    def _client(self) -> None:
+        while (path := self._next_path()) is not None:
+            answer = request(self.port, path)
+            with self._changed:
+                self.answers.append(answer)
+                self._changed.notify_all()
+
+    def run(self, actions: list[tuple[int, Callable[[], None]]]) -> list[int]:
+        """Run the load; each action runs (here) once that many answers are in.
+
+        Returns how many answers were in when each action ran.
+        """
+        threads = [threading.Thread(target=self._client, daemon=True) for _ in range(CONNECTIONS)]
+        for thread in threads:
+            thread.start()
+        marks = []
+        for threshold, action in actions:
+            with self._changed:
+                reached = self._changed.wait_for(lambda t=threshold: len(self.answers) >= t, timeout=300)
+                assert reached, f"only {len(self.answers)} of {threshold} answers came in"
+                marks.append(len(self.answers))
+            action()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert len(self.answers) == self.total
+        return marks
+
+
+@dataclass
+class Service:
+    """gunicorn on 127.0.0.1 with its database and Redis; the handles the tests break things with."""
+
+    port: int
+    process: subprocess.Popen
+    database_url: str
+    application_name: str
+    redis_server: dict
+    cache_prefix: str
+    log_path: Path
+
+    def get(self, path: str) -> Answer:
+        return request(self.port, path)
+
+    def workers(self) -> set[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return {int(pid) for pid in children.split()}
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis(port=self.redis_server["port"], socket_timeout=5)
+
+    def cached_entries(self) -> int:
+        client = self.redis()
+        try:
+            return len(list(client.scan_iter(f"{self.cache_prefix}:v1:*")))
+        finally:
+            client.close()
+
+    def kill_database_connections(self) -> int:
+        """Terminate every PostgreSQL backend serving the app; how many there were."""
+        engine = sa.create_engine(self.database_url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :n"
+                    ),
+                    {"n": self.application_name},
+                ).scalar()
+        finally:
+            engine.dispose()
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text().splitlines()[-40:])
+
+
+@pytest.fixture
+def chaos_service(postgres_databases, own_redis, tmp_path, project_root) -> Iterator[Callable[..., Service]]:
+    """`chaos_service(**env)`: a seeded PostgreSQL database, a writer user and gunicorn on them."""
+    started: list[Service] = []
+
+    def start(**env: str) -> Service:
+        url = postgres_databases.create()
+        app = make_app(url)
+        migrate_and_seed(app)
+        with app.app_context():
+            writer = User(name="chaos-writer", role="writer")
+            writer.set_password(WRITER_PASSWORD)
+            db.session.add(writer)
+            db.session.commit()
+            db.engine.dispose()
+        application_name = f"crypto-chaos-{uuid.uuid4().hex[:8]}"
+        prefix = f"crypto-chaos-{uuid.uuid4().hex[:8]}"
+        port = free_port()
+        settings = {
+            "DATABASE_URL": f"{url}?application_name={application_name}",
+            "REDIS_URL": f"redis://127.0.0.1:{own_redis['port']}/0",
+            "CACHE_KEY_PREFIX": prefix,
+            "CACHE_TTL": "1800",
+            "CACHE_REDIS_COOLDOWN": "1",
+            "CACHE_VERSION_FILE": str(tmp_path / "cache-version"),
+            "SEED_ON_STARTUP": "off",
+            "RATELIMIT_ENABLED": "off",
+            "LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": str(WORKERS),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        }
+        (tmp_path / "metrics").mkdir(exist_ok=True)
+        environment = {k: v for k, v in os.environ.items() if k != "FLASK_RUN_FROM_CLI"} | settings | env
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "app:app"]
+        with log_path.open("w") as log:
+            process = subprocess.Popen(command, cwd=project_root, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        service = Service(port, process, url, application_name, own_redis, prefix, log_path)
+        started.append(service)
+        for _ in range(600):  # a bounded wait for start-up, not a timing check
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited at start:\n{service.log_tail()}")
+            if service.get("/health").status == 200 and len(service.workers()) == WORKERS:
+                return service
+            time.sleep(0.1)
+        pytest.fail(f"gunicorn did not start:\n{service.log_tail()}")
+
+    yield start
+    for service in started:
+        service.process.terminate()
+        service.process.wait(timeout=30)
+
+
+def references(service: Service) -> dict[str, bytes]:
+    """What each read path answers before any chaos (every one must be a 200)."""
+    answers = {path: service.get(path) for path in READ_PATHS}
+    assert {path: answer.status for path, answer in answers.items()} == dict.fromkeys(READ_PATHS, 200)
+    return {path: answer.body for path, answer in answers.items()}
+
+
+def wrong_answers(answers: list[Answer], expected: dict[str, bytes]) -> list[Answer]:
+    return [answer for answer in answers if answer.status != 200 or answer.body != expected[answer.path]]
+
+
+def test_redis_stopped_and_started_under_load(chaos_service):
+    service = chaos_service()
+    expected = references(service)
+    assert service.cached_entries() > 0
+    workers = service.workers()
+    load = Load(service.port, total=1800)
+    marks = load.run([(600, service.redis_server["stop"]), (1200, service.redis_server["start"])])
+    wrong = wrong_answers(load.answers, expected)
+    assert wrong == [], service.log_tail()
+    # Served again from Redis: a bounded number of reads until the cool-down (1 s) has passed.
+    for attempt in range(20_000):
+        if service.cached_entries() > 0:
+            break
+        assert service.get(READ_PATHS[attempt % len(READ_PATHS)]).status == 200
+    assert service.cached_entries() > 0
+    assert service.workers() == workers
+    print(
+        f"\nCHAOS redis stop/start: {len(load.answers)} reads, Redis stopped at {marks[0]}, started at "
+        f"{marks[1]}, {len(wrong)} failed; cache entries again after {attempt} more reads"
+    )
+
+
+def test_postgres_connections_terminated_under_load(chaos_service):
+    service = chaos_service(CACHE_TTL="0")  # every read reaches PostgreSQL
+    expected = references(service)
+    workers = service.workers()
+    killed: list[int] = []
+    load = Load(service.port, total=1200)
+    marks = load.run([(400, lambda: killed.append(service.kill_database_connections()))])
+    assert killed[0] >= 1  # the app held connections, and lost them
+    wrong = wrong_answers(load.answers, expected)
+    # Only requests in flight on a killed connection may fail (one per sync worker), as JSON 500s.
+    assert len(wrong) <= WORKERS, [answer.body for answer in wrong]
+    for answer in wrong:
+        assert answer.status == 500 and answer.content_type == "application/json", service.log_tail()
+        assert json.loads(answer.body) == {"detail": "Database connection error"}
+    after = [service.get(path) for path in READ_PATHS * 5]
+    assert wrong_answers(after, expected) == []  # recovered (pool pre-ping), no restart
+    assert service.workers() == workers
+    print(
+        f"\nCHAOS pg_terminate_backend: {len(load.answers)} reads, {killed[0]} connections killed at "
+        f"{marks[0]}, {len(wrong)} failed (JSON 500), then {len(after)} of {len(after)} OK"
+    )
+
+
+def test_bulk_writes_while_reading(chaos_service, truth):
+    """Writers rewrite BTC's whole history (same values) 4 times while 16 clients read."""
+    service = chaos_service()
+    expected = references(service)
+    coin = truth.coins["BTC"]
+    candles = [
+        {
+            "date": day.isoformat(),
+            "open": row["Open"],
+            "high": row["High"],
+            "low": row["Low"],
+            "close": row["Close"],
+            "volume": row["Volume"],
+            "market_cap": row["Marketcap"],
+        }
+        for day, row in sorted(coin.days.items())
+    ]
+    login = request(service.port, "/api/v1/tokens", "POST", headers=basic("chaos-writer", WRITER_PASSWORD))
+    assert login.status == 201, login.body
+    token = json.loads(login.body)["token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    version = service.redis()
+    before = int(version.get(f"{service.cache_prefix}:data-version") or 0)
+    writes: list[Answer] = []
+    load = Load(service.port, total=2400)
+    span: list[int] = []
+
+    def write_four_times() -> None:
+        span.append(len(load.answers))
+        for _ in range(4):
+            body = json.dumps(candles).encode()
+            writes.append(request(service.port, "/api/v1/currencies/BTC/records", "PUT", body, headers))
+        span.append(len(load.answers))
+
+    writer = threading.Thread(target=write_four_times)
+    load.run([(200, writer.start)])
+    writer.join(timeout=300)
+    wrong = wrong_answers(load.answers, expected)
+    assert wrong == [], service.log_tail()
+    assert [(answer.status, json.loads(answer.body)["upserted"]) for answer in writes] == [(200, len(candles))] * 4
+    assert span[1] > span[0]  # reads were answered while the writes ran
+    engine = sa.create_engine(service.database_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM record")).scalar() == truth.total_rows
+        duplicates = "SELECT count(*) FROM (SELECT 1 FROM record GROUP BY currency_id, date HAVING count(*) > 1) d"
+        assert conn.execute(sa.text(duplicates)).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM currency WHERE symbol = 'BTC'")).scalar() == 1
+    engine.dispose()
+    assert int(version.get(f"{service.cache_prefix}:data-version")) == before + 4  # one bump per write
+    version.close()
+    print(
+        f"\nCHAOS bulk writes: {len(load.answers)} reads, 4 writes of {len(candles)} candles while reads "
+        f"{span[0]}-{span[1]} were answered; {len(wrong)} failed, 0 duplicate rows"
+    )
