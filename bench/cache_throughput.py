@@ -10,27 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import redis  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from api import create_app  # noqa: E402
-from api.extensions import db  # noqa: E402
-from config import BUNDLED_CSV, TestConfig, normalise_database_url  # noqa: E402
-from utilities.inspector import seed_from_csv  # noqa: E402
+import redis
+from harness import WrkResult, free_port, median_run, seeded_database, serve, wrk
 
 # Every request asks for another (date, per_page): 3,000 days x 1,000 sizes never repeat in a run.
 MISS_SCRIPT = """
@@ -42,45 +29,6 @@ request = function()
   return wrk.format("GET", "/api/v1/dashboard?id=all&date=" .. day .. "&per_page=" .. per_page)
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, str]:
-    """Requests/s and the latency line wrk reports; non-2xx responses are reported too."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if script:
-        command += ["-s", script]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    p99 = re.search(r"99%\s+(\S+)", output).group(1)
-    return rate, f"p99 {p99}" + (f", non-2xx {errors.group(1)}" if errors else "")
-
-
-def serve(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
-    if threads > 1:
-        command += ["--worker-class", "gthread", "--threads", str(threads)]
-    process = subprocess.Popen(
-        [*command, "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):  # bounded wait for start-up
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def main() -> None:
@@ -97,12 +45,7 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
 
     workdir = tempfile.TemporaryDirectory()
-    url = normalise_database_url(args.database_url or f"sqlite:///{workdir.name}/bench.sqlite")
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
-    with app.app_context():
-        upgrade()
-        seed_from_csv(db.engine, str(BUNDLED_CSV), progress=False)
-        db.engine.dispose()
+    url = seeded_database(args.database_url or f"sqlite:///{workdir.name}/bench.sqlite")
     script = Path(workdir.name) / "miss.lua"
     script.write_text(MISS_SCRIPT)
 
@@ -124,12 +67,12 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             # Interleaved rounds, median of each: this machine's noise is larger than the effect.
-            runs: dict[str, list[tuple[float, str]]] = {"health": [], "hit": [], "miss": []}
+            runs: dict[str, list[WrkResult]] = {"health": [], "hit": [], "miss": []}
             for _ in range(args.rounds):
                 runs["health"].append(wrk(f"{base}/health", args.seconds, args.connections))
                 runs["hit"].append(wrk(f"{base}/api/v1/dashboard?id=all", args.seconds, args.connections))
                 runs["miss"].append(wrk(f"{base}/", args.seconds, args.connections, str(script)))
-            health, hit, miss = (sorted(results)[len(results) // 2] for results in runs.values())
+            health, hit, miss = (median_run(results) for results in runs.values())
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -146,8 +89,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs shared by wrk, gunicorn and Redis; database {url.split(':')[0]}")
     print(f"{'cache':<21} {'GET /health':>22} {'dashboard hit':>22} {'dashboard miss':>22}  hit/health")
     for label, health, hit, miss in rows:
-        cells = [f"{rate:8.0f} req/s ({extra})" for rate, extra in (health, hit, miss)]
-        print(f"{label:<21} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22}  {hit[0] / health[0]:.0%}")
+        cells = [result.cell() for result in (health, hit, miss)]
+        print(f"{label:<21} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22}  {hit.rate / health.rate:.0%}")
     workdir.cleanup()
 
 

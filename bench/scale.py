@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -24,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from harness import machine  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
@@ -75,14 +74,6 @@ def median_ms(client, path: str, repeat: int) -> float:
         client.get(path)
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
-
-
-def machine() -> str:
-    cpu = subprocess.run(
-        ["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True
-    )
-    server = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
-    return f"{cpu.stdout.strip() or platform.machine()}, 2 cores, Python {platform.python_version()}, {server}"
 
 
 def main() -> None:
