@@ -54,17 +54,15 @@ def _catalogue_statement(mode: str) -> Select:
     """mode: "all", "search" (binds q, prefix, contains) or "symbol" (binds symbol).
 
     Always binds `first_rank` and `last_rank`; rank 1 always comes back, to carry the total.
+    Ranking needs one probe per coin (its newest market cap); the other fields are probed only
+    for the rows of the page, so a page of 100 out of 5,000 coins costs about 5,300 probes.
     """
     currency, record = currency_table, record_table
-    of_coin = record.c.currency_id == currency.c.id
-    newest = select(record.c.close, record.c.marketcap).where(of_coin).order_by(record.c.date.desc()).limit(1)
     coins = select(
+        currency.c.id,
         currency.c.name,
         currency.c.symbol,
-        select(func.min(record.c.date)).where(of_coin).scalar_subquery().label("first_day"),
-        select(func.max(record.c.date)).where(of_coin).scalar_subquery().label("last_day"),
-        newest.with_only_columns(record.c.close).scalar_subquery().label("latest_close"),
-        newest.with_only_columns(record.c.marketcap).scalar_subquery().label("latest_market_cap"),
+        _newest(record.c.marketcap, currency.c.id).label("latest_market_cap"),
     )
     if mode == "symbol":
         coins = coins.where(currency.c.symbol == bindparam("symbol"))
@@ -80,17 +78,36 @@ def _catalogue_statement(mode: str) -> Select:
     order = [coins.c.match_rank] if mode == "search" else []
     order += [coins.c.latest_market_cap.desc().nulls_last(), coins.c.symbol.asc()]
     ranked = select(
+        coins.c.id,
         coins.c.name,
         coins.c.symbol,
-        coins.c.first_day,
-        coins.c.last_day,
-        coins.c.latest_close,
         coins.c.latest_market_cap,
         func.row_number().over(order_by=order).label("rank"),
         func.count().over().label("total"),
     ).subquery("ranked")
+    of_coin = record.c.currency_id == ranked.c.id
     in_page = and_(ranked.c.rank >= bindparam("first_rank"), ranked.c.rank <= bindparam("last_rank"))
-    return select(ranked).where(or_(in_page, ranked.c.rank == 1)).order_by(ranked.c.rank)
+    return (
+        select(
+            ranked.c.name,
+            ranked.c.symbol,
+            select(func.min(record.c.date)).where(of_coin).scalar_subquery().label("first_day"),
+            select(func.max(record.c.date)).where(of_coin).scalar_subquery().label("last_day"),
+            _newest(record.c.close, ranked.c.id).label("latest_close"),
+            ranked.c.latest_market_cap,
+            ranked.c.rank,
+            ranked.c.total,
+        )
+        .where(or_(in_page, ranked.c.rank == 1))
+        .order_by(ranked.c.rank)
+    )
+
+
+def _newest(column, currency_id):
+    """`column` of the coin's newest record: one backward probe of the primary key."""
+    record = record_table
+    newest = select(column).where(record.c.currency_id == currency_id).order_by(record.c.date.desc()).limit(1)
+    return newest.scalar_subquery()
 
 
 def _summary(row) -> dict:
