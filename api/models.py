@@ -34,11 +34,14 @@ class Record(db.Model):
     """One daily OHLCV candle plus market cap.
 
     The primary key (currency_id, date) is the uniqueness rule and serves one coin's history
-    between two days; `ix_record_date` serves "every coin on day D" for the dashboard.
+    between two days; `ix_record_date_prices` serves "every coin on day D" for the dashboard, and on
+    PostgreSQL carries close, volume and market cap so those reads never visit the table.
     """
 
     __tablename__ = "record"
-    __table_args__ = (Index("ix_record_date", "date", "currency_id"),)
+    __table_args__ = (
+        Index("ix_record_date_prices", "date", "currency_id", postgresql_include=["close", "volume", "marketcap"]),
+    )
 
     currency_id: Mapped[int] = mapped_column(ForeignKey("currency.id", ondelete="CASCADE"), primary_key=True)
     date: Mapped[date] = mapped_column(Date, primary_key=True)

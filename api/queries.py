@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, or_, select, true
+from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from api.models import Currency, Record
@@ -80,13 +80,17 @@ def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> S
     record, currency = record_table, currency_table
     latest_day = select(func.max(record.c.date)).scalar_subquery()
     target = select(func.coalesce(bindparam("day", type_=Date()), latest_day).label("day")).cte("target")
-    wanted = {0: target.c.day, **{n: days_before(target.c.day, n) for n in CHANGE_WINDOWS.values()}}
+    # D, D-1, D-7 and D-30 as four rows (day, days_back), joined to the records of those days.
+    days = {back: days_before(target.c.day, back) if back else target.c.day for back in (0, *CHANGE_WINDOWS.values())}
+    wanted = union_all(*(select(day.label("day"), literal(back).label("back")) for back, day in days.items())).cte(
+        "wanted"
+    )
 
     def on_day(days_back: int, column):
-        return func.max(column).filter(record.c.date == wanted[days_back])
+        return func.max(column).filter(wanted.c.back == days_back)
 
-    # One pass over the records of D, D-1, D-7 and D-30 (index ix_record_date), pivoted per coin:
-    # the cost follows the number of coins, not the length of their history.
+    # Four index-only scans of ix_record_date_prices (one per day), pivoted per coin: the cost
+    # follows the number of coins, not the length of their history.
     per_coin = (
         select(
             record.c.currency_id,
@@ -96,8 +100,7 @@ def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> S
             on_day(0, record.c.marketcap).label("marketcap"),
             *(on_day(n, record.c.close).label(f"close_{n}") for n in CHANGE_WINDOWS.values()),
         )
-        .select_from(record.join(target, true()))
-        .where(record.c.date.in_(list(wanted.values())))
+        .select_from(wanted.join(record, record.c.date == wanted.c.day))
         .group_by(record.c.currency_id)
     )
     if filter_ids:
