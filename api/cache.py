@@ -25,7 +25,7 @@ from cachetools import TTLCache
 from flask import Flask, Response, current_app, request
 from redis.backoff import NoBackoff
 from redis.client import PubSub
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -296,6 +296,15 @@ class RedisBackend:
             self.near.drop()
             return None
 
+    def _confirm_near(self, version: bytes) -> None:
+        try:
+            self.near.confirm(version)
+        except ResponseError as refusal:
+            # The server refuses pub/sub (an ACL, a proxy without it): no near cache, Redis still used.
+            log.warning("Redis refused SUBSCRIBE; serving every hit from Redis itself: %s", refusal)
+            self.near.drop()
+            self.near = None
+
     def lookup(self, key: str) -> tuple[str | None, bytes | None]:
         """(data version, stored bytes or None); (None, None) when Redis is skipped or failing."""
         if not self._available():
@@ -308,9 +317,9 @@ class RedisBackend:
                 self._reachable()
                 version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
             if self.near is not None:
-                self.near.confirm(version)
-                if value is not None:
-                    self.near.put(version, key, value)
+                self._confirm_near(version)
+            if self.near is not None and value is not None:
+                self.near.put(version, key, value)
         except RedisError as error:
             self._failed(error)
             return None, None

@@ -263,6 +263,30 @@ def test_without_near_cache_every_hit_asks_redis(redis_app):
     assert counter.calls == 3
 
 
+def test_a_server_refusing_subscribe_leaves_redis_hits_without_near_copies(redis_app, statements_of, caplog):
+    app = redis_app()
+    backend = app.extensions["response_cache"].backend
+
+    class RefusingPubSub:
+        def subscribe(self, channel):
+            raise redis.ResponseError("NOPERM this user has no permissions to access the channel")
+
+        def close(self):
+            pass
+
+    backend.client.pubsub = RefusingPubSub
+    statements = statements_of(app)
+    client = app.test_client()
+    first = client.get("/api/v1/search?name=bitcoin")
+    assert first.status_code == 200 and backend.near is None
+    used = len(statements)
+    counter = CallCounter(backend.client)
+    for _ in range(3):
+        assert client.get("/api/v1/search?name=bitcoin").get_data() == first.get_data()
+    assert len(statements) == used and counter.calls == 3  # Redis hits, each one round trip
+    assert len([r for r in caplog.records if "Redis refused SUBSCRIBE" in r.getMessage()]) == 1
+
+
 def test_a_write_in_one_worker_empties_the_near_copies_of_another(redis_app, tmp_path):
     """Two apps on one Redis prefix stand for two workers: the reader sees the write at once."""
     writer, reader = redis_app(), redis_app()
