@@ -143,6 +143,8 @@ def seed_from_csv(
                 files += 1
         _, records_after = _counts(engine, currency, record)
     inserted = records_after - records_before
+    if inserted:
+        refresh_statistics(engine)
     if inserted and on_change is not None:
         on_change()
     return SeedResult(
@@ -152,6 +154,15 @@ def seed_from_csv(
         records_total=records_after,
         seconds=time.perf_counter() - started,
     )
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """ANALYZE after a bulk load on PostgreSQL: until autovacuum gets to it, the planner has no
+    statistics and picks sequential scans (the dashboard took 5.7 ms instead of 1.0 ms)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE currency"))
+            conn.execute(text("ANALYZE record"))
 
 
 def inspect_and_seed(engine: Engine, source: str, on_change: Callable[[], None] | None = None) -> SeedResult:
