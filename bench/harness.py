@@ -74,8 +74,8 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     failed += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     return WrkResult(
         rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        p50=re.search(r"50%\s+(\S+)", output).group(1),
-        p99=re.search(r"99%\s+(\S+)", output).group(1),
+        p50=re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1),
+        p99=re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1),
         non_2xx=failed,
     )
 
