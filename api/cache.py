@@ -261,8 +261,8 @@ class RedisBackend:
         return self.clock() >= self._down_until
 
     def _failed(self, error: RedisError) -> None:
-        if self.near is not None:
-            self.near.drop()
+        if (near := self.near) is not None:
+            near.drop()
         with self._state_lock:
             self._down_until = self.clock() + self.cooldown
             first = not self._in_outage
@@ -285,41 +285,41 @@ class RedisBackend:
         # once PING answers, the workers of this host hold the new version in their sockets.
         self.client.ping()
 
-    def _near_copy(self, key: str) -> tuple[bytes, bytes] | None:
-        if self.near is None:
-            return None
+    def _near_copy(self, near: NearCache, key: str) -> tuple[bytes, bytes] | None:
         try:
-            return self.near.get(key)
+            return near.get(key)
         except RedisError:
             # The subscription is gone (Redis restarted, or the connection was killed): full
             # lookups until the next one succeeds and subscribes again.
-            self.near.drop()
+            near.drop()
             return None
 
-    def _confirm_near(self, version: bytes) -> None:
+    def _confirm_near(self, near: NearCache, version: bytes) -> bool:
+        """Whether `near` may keep copies; False (and no near cache from now on) if pub/sub is refused."""
         try:
-            self.near.confirm(version)
+            near.confirm(version)
         except ResponseError as refusal:
             # The server refuses pub/sub (an ACL, a proxy without it): no near cache, Redis still used.
             log.warning("Redis refused SUBSCRIBE; serving every hit from Redis itself: %s", refusal)
-            self.near.drop()
+            near.drop()
             self.near = None
+            return False
+        return True
 
     def lookup(self, key: str) -> tuple[str | None, bytes | None]:
         """(data version, stored bytes or None); (None, None) when Redis is skipped or failing."""
         if not self._available():
             return None, None
+        near = self.near  # one reference for the whole lookup: another thread may switch it off
         try:
-            if (copy := self._near_copy(key)) is not None:
+            if near is not None and (copy := self._near_copy(near, key)) is not None:
                 return copy[0].decode(), copy[1]
             version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
             if self._in_outage:
                 self._reachable()
                 version, value = self._lookup(keys=[self.version_key], args=[self.entry_prefix, f":{key}"])
-            if self.near is not None:
-                self._confirm_near(version)
-            if self.near is not None and value is not None:
-                self.near.put(version, key, value)
+            if near is not None and self._confirm_near(near, version) and value is not None:
+                near.put(version, key, value)
         except RedisError as error:
             self._failed(error)
             return None, None
@@ -333,8 +333,8 @@ class RedisBackend:
         except RedisError as error:
             self._failed(error)
             return
-        if self.near is not None:
-            self.near.put(version.encode(), key, value)
+        if (near := self.near) is not None:
+            near.put(version.encode(), key, value)
 
     def bump(self) -> None:
         try:
