@@ -6,9 +6,11 @@ its own per test, deleted afterwards). Time is a fake clock moved by the tests, 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 import redis
@@ -191,28 +193,35 @@ def test_etag_round_trip_and_cache_control(cached_app):
     assert other.status_code == 200 and other.get_data() == first.get_data()
 
 
+@contextlib.contextmanager
+def added_testcoin(writer: Flask, folder: Path) -> Iterator[None]:
+    """A 24th coin, TSTC (2021-07-05 and -06), seeded through `writer` and removed afterwards;
+    both steps bump the data version, as every write does."""
+    folder.mkdir()
+    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0), ("2021-07-06", 2.0)])
+    cache = writer.extensions["response_cache"]
+    with writer.app_context():
+        seed_from_csv(db.engine, str(folder), progress=False, on_change=cache.bump)
+        try:
+            yield
+        finally:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
+            cache.bump()
+
+
 def test_a_write_invalidates_and_changes_the_etag(cached_app, tmp_path, seeded_database_url):
     """A seed that adds a coin (then removing it again) is reflected on the next read."""
     client = cached_app.test_client()
     path = "/api/v1/dashboard?id=all&date=2021-07-06"
     before = client.get(path)
     assert before.headers["X-Total-Count"] == "23"
-    folder = tmp_path / "extra"
-    folder.mkdir()
-    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0), ("2021-07-06", 2.0)])
-    with cached_app.app_context():
-        cache = cached_app.extensions["response_cache"]
-        try:
-            seed_from_csv(db.engine, str(folder), progress=False, on_change=cache.bump)
-            after = client.get(path)
-            assert after.headers["X-Total-Count"] == "24"
-            assert after.headers["ETag"] != before.headers["ETag"]
-            assert "TSTC" in {row["symbol"] for row in after.get_json()}
-            assert client.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
-        finally:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
-            cache.bump()
+    with added_testcoin(cached_app, tmp_path / "extra"):
+        after = client.get(path)
+        assert after.headers["X-Total-Count"] == "24"
+        assert after.headers["ETag"] != before.headers["ETag"]
+        assert "TSTC" in {row["symbol"] for row in after.get_json()}
+        assert client.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
     assert client.get(path).headers["X-Total-Count"] == "23"
 
 
@@ -296,20 +305,10 @@ def test_a_write_in_one_worker_empties_the_near_copies_of_another(redis_app, tmp
     client.get(path)
     counter = CallCounter(reader.extensions["response_cache"].backend.client)
     assert client.get(path).headers["X-Total-Count"] == "23" and counter.calls == 0  # a near copy
-    folder = tmp_path / "extra"
-    folder.mkdir()
-    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0), ("2021-07-06", 2.0)])
-    with writer.app_context():
-        cache = writer.extensions["response_cache"]
-        try:
-            seed_from_csv(db.engine, str(folder), progress=False, on_change=cache.bump)
-            after = client.get(path)
-            assert after.headers["X-Total-Count"] == "24"
-            assert after.headers["ETag"] != before.headers["ETag"]
-        finally:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
-            cache.bump()
+    with added_testcoin(writer, tmp_path / "extra"):
+        after = client.get(path)
+        assert after.headers["X-Total-Count"] == "24"
+        assert after.headers["ETag"] != before.headers["ETag"]
     assert client.get(path).headers["X-Total-Count"] == "23"
 
 
@@ -349,22 +348,15 @@ def test_a_lost_subscription_stops_near_copies_until_it_is_back(own_redis, seede
     assert client.get(path).status_code == 404 and near.subscribed
     admin = redis.Redis(port=own_redis["port"])
     assert admin.client_kill_filter(_type="pubsub") == 1  # the reader's (the writer has not read)
-    folder = tmp_path / "extra"
-    folder.mkdir()
-    write_coin_csv(folder / "coin.csv", "Testcoin", "TSTC", [("2021-07-05", 1.0)])
-    with writer.app_context():
-        try:
-            seed_from_csv(db.engine, str(folder), progress=False, on_change=writer.extensions["response_cache"].bump)
-            found = client.get(path)
-            assert found.status_code == 200 and found.get_json()["symbol"] == "TSTC"
-            assert near.subscribed  # subscribed again by that full lookup
-        finally:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DELETE FROM currency WHERE symbol = 'TSTC'"))
-            writer.extensions["response_cache"].bump()
-        assert client.get(path).status_code == 404
-        db.engine.dispose()
     admin.close()
+    with added_testcoin(writer, tmp_path / "extra"):
+        found = client.get(path)
+        assert found.status_code == 200 and found.get_json()["symbol"] == "TSTC"
+        assert near.subscribed  # subscribed again by that full lookup
+    assert client.get(path).status_code == 404
+    for app in (reader, writer):
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_ready_reports_the_cache_state(cached_app):
