@@ -1,8 +1,10 @@
 """Shared fixtures: databases per backend, a seeded app per backend, and CSV ground truth.
 
-PostgreSQL runs when `TEST_DATABASE_URL` is set (each use gets a fresh database on that
-server, dropped afterwards); otherwise those tests skip, or fail when
-`REQUIRE_SERVICES=1` (CI), so a missing service can never pass silently.
+PostgreSQL and Redis tests use `TEST_DATABASE_URL` / `TEST_REDIS_URL`; when those are unset,
+the servers at their default local addresses are used if they answer (each use gets a fresh
+database, dropped afterwards, and a key prefix of its own). Without a server those tests skip,
+or fail when `REQUIRE_SERVICES=1` (CI), so a missing service can never pass silently; the run
+ends with one line saying what was skipped and how to include it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,43 @@ from tests.truth import CsvTruth, load_truth
 from utilities.inspector import seed_from_csv
 
 BACKENDS = ["sqlite", "postgresql"]
-POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "").strip())
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/15"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+
+
+def _postgres_answers(url: str) -> bool:
+    import psycopg2
+
+    try:
+        psycopg2.connect(url, connect_timeout=1).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except redis.exceptions.RedisError:
+        return False
+
+
+def _service_url(variable: str, local: str, answers) -> tuple[str, str]:
+    """(url, how it was found): the variable's value, else the local default when it answers."""
+    value = os.environ.get(variable, "").strip()
+    if value:
+        return value, variable
+    if answers(local):
+        return local, "found at its default address"
+    return "", ""
+
+
+POSTGRES_URL, POSTGRES_FROM = _service_url("TEST_DATABASE_URL", LOCAL_POSTGRES, _postgres_answers)
+POSTGRES_URL = normalise_database_url(POSTGRES_URL)
+REDIS_URL, REDIS_FROM = _service_url("TEST_REDIS_URL", LOCAL_REDIS, _redis_answers)
 
 
 def require_service(url: str, variable: str, example: str) -> str:
@@ -153,3 +189,14 @@ from tests.browser import browser, live_server  # noqa: E402, F401
 from tests.fake_binance import fake_binance  # noqa: E402, F401
 from tests.redis_server import own_redis  # noqa: E402, F401
 from tests.writable import writable  # noqa: E402, F401
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line before pytest's own summary: which services ran, and how to include skipped tests."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    services = [
+        f"PostgreSQL {'(' + POSTGRES_FROM + ')' if POSTGRES_URL else 'absent: set TEST_DATABASE_URL'}",
+        f"Redis {'(' + REDIS_FROM + ')' if REDIS_URL else 'absent: set TEST_REDIS_URL'}",
+    ]
+    hint = "" if not skipped else " (reasons below; Chromium tests need `apt-get install chromium chromium-driver`)"
+    terminalreporter.write_line(f"services: {', '.join(services)}; {len(skipped)} tests skipped{hint}")
