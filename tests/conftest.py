@@ -24,6 +24,10 @@ from config import BUNDLED_CSV, TestConfig, normalise_database_url
 from tests.truth import CsvTruth, load_truth
 from utilities.inspector import seed_from_csv
 
+# Fixtures of their own modules: Chromium and a live server; recorded exchange responses; a
+# redis-server of the test's own; a writable database with users.
+pytest_plugins = ["tests.browser", "tests.fake_binance", "tests.redis_server", "tests.writable"]
+
 BACKENDS = ["sqlite", "postgresql"]
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
@@ -181,14 +185,6 @@ def sql_statements(app) -> Iterator[list[str]]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
-# Shared fixtures of their own modules: Chromium and a live server; a writable database with users;
-# a redis-server of the test's own.
-from tests.browser import browser, live_server  # noqa: E402, F401
-from tests.fake_binance import fake_binance  # noqa: E402, F401
-from tests.redis_server import own_redis  # noqa: E402, F401
-from tests.writable import writable  # noqa: E402, F401
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
