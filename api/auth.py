@@ -157,7 +157,7 @@ def verify_password(name: str, password: str) -> User | None:
     remembered = verdicts.get(key)
     user = db.session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is not None and remembered is not None and remembered == (user.id, user.password_hash):
-        g.auth_scheme = "basic"
+        g.auth_scheme, g.auth_user = "basic", user
         return user
     if user is None:
         check_password_hash(unknown_user_hash(), password)
@@ -165,7 +165,7 @@ def verify_password(name: str, password: str) -> User | None:
     if user.check_password(password):
         verdicts.put(key, user)
         current_app.extensions["login_throttle"].succeeded(name, client_address())
-        g.auth_scheme = "basic"
+        g.auth_scheme, g.auth_user = "basic", user
         return user
     return None
 
@@ -182,7 +182,7 @@ def verify_token(token: str) -> User | None:
     if stored.revoked_at is not None or as_utc(stored.expires_at) <= datetime.now(UTC):
         return None
     g.current_token = stored
-    g.auth_scheme = "bearer"
+    g.auth_scheme, g.auth_user = "bearer", stored.user
     return stored.user
 
 
@@ -197,7 +197,7 @@ def user_roles(user: User) -> list[str]:
 def auth_error(status: int) -> Response:
     """401: missing or wrong credentials; 403: role. Both counted in logs (and failures throttled)."""
     if status == 403:
-        user = auth.current_user()
+        user = g.get("auth_user")
         log.warning(
             "Forbidden", extra={"user": user.name if user else None, "endpoint": request.endpoint, "reason": "role"}
         )
