@@ -127,7 +127,8 @@ def presented_account() -> str | None:
 
 def check_throttle(account: str | None) -> None:
     """429 before any hashing when this account/client is in back-off after failed logins."""
-    locked = current_app.extensions["login_throttle"].locked(account, client_address())
+    throttle: LoginThrottle | None = current_app.extensions["login_throttle"]
+    locked = throttle.locked(account, client_address()) if throttle else None
     if locked is not None:
         raise LoginLocked(locked.rule.text, locked.rule.free, locked.retry_after)
 
@@ -137,14 +138,13 @@ class LoginLocked(TooManyRequests):
 
     def __init__(self, limit_text: str, limit: int, retry_after: int) -> None:
         super().__init__(description=limit_text, retry_after=retry_after)
-        self.extra_headers = {
+        # Set last (api.rate_limits), over the numbers of the general limit Flask-Limiter stamps.
+        g.rate_limit_headers = {
+            "Retry-After": str(retry_after),
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(int(time.time()) + retry_after),
         }
-
-    def get_headers(self, environ=None, scope=None) -> list[tuple[str, str]]:
-        return [*super().get_headers(environ, scope), *self.extra_headers.items()]
 
 
 @basic_auth.verify_password
@@ -164,7 +164,8 @@ def verify_password(name: str, password: str) -> User | None:
         return None
     if user.check_password(password):
         verdicts.put(key, user)
-        current_app.extensions["login_throttle"].succeeded(name, client_address())
+        if throttle := current_app.extensions["login_throttle"]:
+            throttle.succeeded(name, client_address())
         g.auth_scheme, g.auth_user = "basic", user
         return user
     return None
@@ -203,7 +204,8 @@ def auth_error(status: int) -> Response:
         )
         return json_response({"detail": "Your role may not do this"}, 403)
     if request.headers.get("Authorization", "").strip():
-        current_app.extensions["login_throttle"].failed(presented_account(), client_address())
+        if throttle := current_app.extensions["login_throttle"]:
+            throttle.failed(presented_account(), client_address())
         log.warning("Failed login", extra={"endpoint": request.endpoint, "scheme": auth_scheme_presented()})
     challenge = BROWSER_CHALLENGE if request.endpoint in BROWSER_ENDPOINTS else CHALLENGES
     detail = {"detail": "Authentication required: valid Basic credentials or a Bearer token"}
@@ -233,6 +235,10 @@ def authorize_request() -> Response | None:
 def register_auth(app: Flask) -> None:
     """Bind the authorization decision, the failed-login throttle and the verdict cache to `app`."""
     app.extensions["auth_verdicts"] = VerdictCache(app.config["SECRET_KEY"], app.config["AUTH_CACHE_TTL"])
+    app.extensions["login_throttle"] = None  # RATELIMIT_ENABLED=off turns it off too: a limit on guesses
+    if not app.config["RATELIMIT_ENABLED"]:
+        app.before_request(authorize_request)
+        return
     app.extensions["login_throttle"] = LoginThrottle(
         app.config["SECRET_KEY"],
         pair=app.config["RATELIMIT_AUTH_FAILURES"],

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
@@ -60,10 +60,14 @@ def register_rate_limits(app: Flask) -> Limiter:
     def retry_after_only_when_refused(response: Response) -> Response:
         """Flask-Limiter stamps Retry-After on every answer; it means "come back later" only on 429/503.
 
-        Registered before the limiter, so it runs after the limiter's own header hook.
+        Registered before the limiter, so it runs after the limiter's own header hook. A refusal by
+        the failed-login throttle leaves its headers in `g.rate_limit_headers`.
         """
         if response.status_code not in RETRY_AFTER_STATUSES:
             response.headers.pop("Retry-After", None)
+        # A refusal by another limit (the failed-login back-off) states its own numbers, not the default's.
+        for name, value in g.get("rate_limit_headers", {}).items():
+            response.headers.set(name, value)
         return response
 
     redis_url = app.config["REDIS_URL"]

@@ -122,7 +122,7 @@ def test_metrics_follow_their_own_setting(apps):
 
 
 def test_wrong_passwords_on_reads_are_throttled(apps):
-    client = apps(READ_AUTH=True, RATELIMIT_AUTH_FAILURES="5 per minute").test_client()
+    client = apps(READ_AUTH=True, RATELIMIT_ENABLED=True, RATELIMIT_AUTH_FAILURES="5 per minute").test_client()
     statuses = [
         client.get("/api/v1/search?name=aaa", headers=basic("rea", f"guess-{i}"), environ_base=ATTACKER).status_code
         for i in range(5)
@@ -130,7 +130,8 @@ def test_wrong_passwords_on_reads_are_throttled(apps):
     assert statuses == [401] * 5
     locked = client.get("/api/v1/search?name=aaa", headers=basic("rea"), environ_base=ATTACKER)
     assert locked.status_code == 429  # even the right password, from the guessing client
-    assert int(locked.headers["Retry-After"]) == 30  # AUTH_BACKOFF_SECONDS, the first lock
+    assert locked.headers.get_all("Retry-After") == ["30"]  # AUTH_BACKOFF_SECONDS, the first lock
+    assert locked.headers.get_all("X-RateLimit-Limit") == ["5"] and locked.headers["X-RateLimit-Remaining"] == "0"
     assert locked.get_json()["detail"].startswith("Rate limit exceeded (5 per 1 minute)")
     page = client.get("/?coin=aaa", headers=basic("rea", "guess-9"), environ_base=ATTACKER)
     assert page.status_code == 429  # the page checks credentials too
@@ -139,7 +140,7 @@ def test_wrong_passwords_on_reads_are_throttled(apps):
 
 
 def test_requests_without_credentials_never_count_as_failed_logins(apps):
-    client = apps(RATELIMIT_AUTH_FAILURES="3 per minute").test_client()
+    client = apps(RATELIMIT_ENABLED=True, RATELIMIT_AUTH_FAILURES="3 per minute").test_client()
     body = {"name": "Gamma", "symbol": "GGG"}
     for _ in range(10):  # what an HTTP client does: send, get the challenge, retry with credentials
         assert client.post("/api/v1/currencies", json=body).status_code == 401
@@ -147,7 +148,7 @@ def test_requests_without_credentials_never_count_as_failed_logins(apps):
 
 
 def test_a_guesser_behind_the_same_address_locks_only_the_account_it_guesses(apps):
-    client = apps(RATELIMIT_AUTH_FAILURES="3 per minute").test_client()
+    client = apps(RATELIMIT_ENABLED=True, RATELIMIT_AUTH_FAILURES="3 per minute").test_client()
     body = {"name": "Gamma", "symbol": "GGG"}
     for _ in range(3):
         response = client.post("/api/v1/currencies", json=body, headers=basic("wes", "guess"), environ_base=ATTACKER)
@@ -160,12 +161,35 @@ def test_a_guesser_behind_the_same_address_locks_only_the_account_it_guesses(app
 
 
 def test_a_client_spraying_many_accounts_is_throttled(apps):
-    client = apps(RATELIMIT_AUTH_FAILURES_PER_CLIENT="4 per minute").test_client()
+    client = apps(RATELIMIT_ENABLED=True, RATELIMIT_AUTH_FAILURES_PER_CLIENT="4 per minute").test_client()
     for name in ("ann", "wes", "rea", "nobody"):
         assert client.post("/api/v1/tokens", headers=basic(name, "guess"), environ_base=ATTACKER).status_code == 401
     assert client.post("/api/v1/tokens", headers=basic("rea"), environ_base=ATTACKER).status_code == 429
     assert client.delete("/api/v1/tokens", headers=bearer("forged"), environ_base=ATTACKER).status_code == 429
     assert client.post("/api/v1/tokens", headers=basic("rea"), environ_base=ELSEWHERE).status_code == 201
+
+
+def test_failed_logins_are_counted_through_redis_for_every_worker(apps):
+    import uuid
+
+    import redis
+
+    from tests.conftest import require_redis
+
+    url = require_redis()
+    prefix = f"crypto-api-test-{uuid.uuid4().hex[:12]}"
+    settings = {"RATELIMIT_ENABLED": True, "REDIS_URL": url, "CACHE_KEY_PREFIX": prefix}
+    first, second = (apps(RATELIMIT_AUTH_FAILURES="2 per minute", **settings).test_client() for _ in range(2))
+    try:
+        assert first.post("/api/v1/tokens", headers=basic("wes", "x"), environ_base=ATTACKER).status_code == 401
+        assert second.post("/api/v1/tokens", headers=basic("wes", "y"), environ_base=ATTACKER).status_code == 401
+        assert first.post("/api/v1/tokens", headers=basic("wes"), environ_base=ATTACKER).status_code == 429
+        assert second.post("/api/v1/tokens", headers=basic("wes"), environ_base=ELSEWHERE).status_code == 201
+    finally:
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
 
 
 class Clock:
@@ -327,5 +351,6 @@ def test_limits_are_declared_on_the_views_they_limit(writable):
 
     views = writable.view_functions
     assert declared(views["v1.tokens"], "rate_limit_setting") == "RATELIMIT_TOKENS"
-    assert declared(views["health.health"], "rate_limit_exempt") and declared(views["health.ready"], "rate_limit_exempt")
+    assert declared(views["health.health"], "rate_limit_exempt")
+    assert declared(views["health.ready"], "rate_limit_exempt")
     assert declared(views["v1.dashboard"], "rate_limit_setting") is None
