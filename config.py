@@ -107,10 +107,10 @@ class Config:
     # and per account, then a lock of AUTH_BACKOFF_SECONDS doubling per failure up to the max.
     RATELIMIT_AUTH_FAILURES = os.environ.get("RATELIMIT_AUTH_FAILURES", "").strip() or "10 per 5 minutes"
     RATELIMIT_AUTH_FAILURES_PER_CLIENT = (
-        os.environ.get("RATELIMIT_AUTH_FAILURES_PER_CLIENT", "").strip() or "50 per 5 minutes"
+        os.environ.get("RATELIMIT_AUTH_FAILURES_PER_CLIENT", "").strip() or "30 per 5 minutes"
     )
     RATELIMIT_AUTH_FAILURES_PER_ACCOUNT = (
-        os.environ.get("RATELIMIT_AUTH_FAILURES_PER_ACCOUNT", "").strip() or "100 per 5 minutes"
+        os.environ.get("RATELIMIT_AUTH_FAILURES_PER_ACCOUNT", "").strip() or "50 per 15 minutes"
     )
     AUTH_BACKOFF_SECONDS = _int("AUTH_BACKOFF_SECONDS", 30)
     AUTH_BACKOFF_MAX_SECONDS = _int("AUTH_BACKOFF_MAX_SECONDS", 900)

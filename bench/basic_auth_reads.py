@@ -42,12 +42,18 @@ def rate(client, headers: dict[str, str], seconds: float) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--cache-ttl", type=int, default=60, help="AUTH_CACHE_TTL (0: scrypt every time)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "a.csv").write_text(CSV)
         url = f"sqlite:///{folder}/bench.sqlite"
-        settings = {"SQLALCHEMY_DATABASE_URI": url, "CACHE_TTL": 300, "CACHE_VERSION_FILE": f"{folder}/v"}
-        app = create_app(TestConfig, READ_AUTH=True, **settings)
+        settings = {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "CACHE_TTL": 300,
+            "CACHE_VERSION_FILE": f"{folder}/v",
+            "LOG_LEVEL": "WARNING",
+        }
+        app = create_app(TestConfig, READ_AUTH=True, AUTH_CACHE_TTL=args.cache_ttl, **settings)
         with app.app_context():
             upgrade()
             seed_from_csv(db.engine, folder, progress=False)
@@ -63,7 +69,9 @@ def main() -> None:
             "Bearer (READ_AUTH=on)": (client, {"Authorization": f"Bearer {token}"}),
             "anonymous (READ_AUTH=off)": (create_app(TestConfig, **settings).test_client(), {}),
         }
-        print(f"GET {PATH}, cached response, {args.seconds:.0f} s per case, one thread")
+        print(
+            f"GET {PATH}, cached response, AUTH_CACHE_TTL={args.cache_ttl}, {args.seconds:.0f} s per case, one thread"
+        )
         for name, (case_client, headers) in cases.items():
             per_second, status = rate(case_client, headers, args.seconds)
             print(f"  {name:28} {per_second:8.1f} req/s  (last status {status})")
