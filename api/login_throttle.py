@@ -143,11 +143,13 @@ class LoginThrottle:
         return f"{self.prefix}-login:{kind}:{digest}"
 
     def _keys(self, account: str | None, address: str) -> dict[str, str]:
-        keys = {"client": self._key("client", address)}
-        if account is not None:
-            keys["pair"] = self._key("pair", account, address)
-            keys["account"] = self._key("account", account)
-        return keys
+        if account is None:
+            return {"client": self._key("client", address)}
+        return {
+            "pair": self._key("pair", account, address),
+            "client": self._key("client", address),
+            "account": self._key("account", account),
+        }
 
     def _call(self, method: str, *args):
         """Redis when configured and answering, else this process's memory."""
@@ -162,11 +164,12 @@ class LoginThrottle:
         """The lock that refuses this (account, address) now, if any; checked before any hashing."""
         keys = self._keys(account, address)
         for scope, key in keys.items():
+            remaining = self._call("ttl", f"{key}:lock")
+            if remaining <= 0:
+                continue
             if scope == "account" and self._call("ttl", self._key("known", account, address)) > 0:
                 continue  # the owner's known address is never locked out by others' guesses
-            remaining = self._call("ttl", f"{key}:lock")
-            if remaining > 0:
-                return Locked(self.rules[scope], max(int(remaining + 0.999), 1))
+            return Locked(self.rules[scope], max(int(remaining + 0.999), 1))
         return None
 
     def failed(self, account: str | None, address: str) -> None:
