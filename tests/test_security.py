@@ -325,6 +325,9 @@ def test_forbidden_requests_are_logged(apps, caplog):
     assert response.status_code == 403
     records = [r for r in caplog.records if r.getMessage() == "Forbidden"]
     assert len(records) == 1 and records[0].user == "wes" and records[0].endpoint == "v1.currency"
+    metrics = client.get("/metrics").get_data(as_text=True)
+    counted = 'crypto_api_http_request_duration_seconds_count{endpoint="v1.currency",method="DELETE",status="403"} 1.0'
+    assert counted in metrics.splitlines()
 
 
 # 5 (token purge) and issue 16 (limits declared on the resource) ----------------------------------
