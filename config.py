@@ -103,7 +103,21 @@ class Config:
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "").strip() or "300 per minute"
     RATELIMIT_TOKENS = os.environ.get("RATELIMIT_TOKENS", "").strip() or "10 per minute"
+    # Failed logins (wrong credentials presented): free failures per (account, client), per client
+    # and per account, then a lock of AUTH_BACKOFF_SECONDS doubling per failure up to the max.
     RATELIMIT_AUTH_FAILURES = os.environ.get("RATELIMIT_AUTH_FAILURES", "").strip() or "10 per 5 minutes"
+    RATELIMIT_AUTH_FAILURES_PER_CLIENT = (
+        os.environ.get("RATELIMIT_AUTH_FAILURES_PER_CLIENT", "").strip() or "30 per 5 minutes"
+    )
+    RATELIMIT_AUTH_FAILURES_PER_ACCOUNT = (
+        os.environ.get("RATELIMIT_AUTH_FAILURES_PER_ACCOUNT", "").strip() or "50 per 15 minutes"
+    )
+    AUTH_BACKOFF_SECONDS = _int("AUTH_BACKOFF_SECONDS", 30)
+    AUTH_BACKOFF_MAX_SECONDS = _int("AUTH_BACKOFF_MAX_SECONDS", 900)
+    # Seconds a verified Basic password is remembered (keyed by an HMAC); 0: scrypt on every request.
+    AUTH_CACHE_TTL = _int("AUTH_CACHE_TTL", 60)
+    # on: /metrics needs a user (any role); off (default): open, for a scraper on a private network.
+    METRICS_AUTH = _flag("METRICS_AUTH", False)
     # Exchange ingestion (ccxt) and on-demand backfill jobs (RQ on REDIS_URL).
     INGEST_EXCHANGE = os.environ.get("INGEST_EXCHANGE", "").strip() or "binance"
     INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from api.auth import register_auth
 from api.extensions import db, migrate, response_cache, swagger
 from api.observability import configure_logging, register_metrics, register_request_logging
 from api.rate_limits import register_rate_limits
@@ -36,6 +37,7 @@ def create_app(config_class: type | None = None, **overrides: object) -> Flask:
     register_metrics(app)
     register_security(app)
     register_rate_limits(app)
+    register_auth(app)  # after the limiter: a flood of anonymous requests meets the limit first
     register_commands(app)
     run_startup_inspector(app)
     return app
@@ -105,12 +107,13 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask seed`, `flask users`, `flask ingest`, `flask worker` (Flask-Migrate adds `flask db`)."""
-    from api.commands import seed_command, users_group
+    """`flask seed`, `flask users`, `flask tokens`, `flask ingest`, `flask worker` (Flask-Migrate adds `flask db`)."""
+    from api.commands import seed_command, tokens_group, users_group
     from api.ingestion import ingest_command, worker_command
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(tokens_group)
     app.cli.add_command(ingest_command)
     app.cli.add_command(worker_command)
 

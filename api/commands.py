@@ -1,10 +1,11 @@
-"""CLI commands: `flask seed` and `flask users create|list|delete`."""
+"""CLI commands: `flask seed`, `flask users create|list|delete` and `flask tokens purge`."""
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from api.auth import purge_tokens
 from api.cache import bump_data_version
 from api.extensions import db
 from api.models import ROLES, User
@@ -72,3 +73,15 @@ def delete_user(name: str) -> None:
     db.session.delete(user)
     db.session.commit()
     click.echo(f"Deleted {name}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Manage Bearer tokens."""
+
+
+@tokens_group.command("purge")
+@with_appcontext
+def purge_tokens_command() -> None:
+    """Delete expired and revoked tokens (they can never authenticate again); run daily."""
+    click.echo(f"Purged {purge_tokens(db.session)} expired or revoked tokens")

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.docs import spec_path
 from api.extensions import db, response_cache
+from api.rate_limits import rate_limit_exempt
 from api.responses import json_response
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/health")
+@rate_limit_exempt
 @swag_from(spec_path("health.yml"))
 def health() -> Response:
     """Alive: answers without touching any dependency."""
@@ -23,6 +25,7 @@ def health() -> Response:
 
 
 @blueprint.get("/ready")
+@rate_limit_exempt
 @swag_from(spec_path("ready.yml"))
 def ready() -> Response:
     """Ready when the database answers a trivial query; the cache's state is reported, not required."""

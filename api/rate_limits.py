@@ -1,34 +1,75 @@
-"""Rate limits (Flask-Limiter), one limiter per app.
+"""Rate limits (Flask-Limiter), one limiter per app, declared where the route is.
 
-Storage is Redis when `REDIS_URL` is set, memory otherwise. If Redis stops answering, the
-limiter falls back to in-memory limits (it never fails a request and never stops limiting)
-and returns to Redis when it answers again.
+- every client has one budget across endpoints (`RATELIMIT_DEFAULT`, an application limit);
+- a view or resource declares a stricter limit with `@rate_limit("SETTING")` (the setting names
+  the config value, e.g. `RATELIMIT_TOKENS` on `v1.tokens.Tokens`), or none with `@rate_limit_exempt`
+  (probes); `/metrics` and static files are never limited;
+- failed logins are throttled separately, per account and client (`api.login_throttle`).
+
+Storage is Redis when `REDIS_URL` is set. Without it, counts live in this process's memory, which is
+exact because the embedded default serves from ONE gunicorn process with threads (gunicorn.conf.py):
+Flask-Limiter's memory storage locks each increment. If Redis stops answering, the limiter falls
+back to in-memory limits (it never fails a request and never stops limiting) and returns to Redis
+when it answers again.
+
+`Retry-After` is sent on 429 (and 503) only; the `X-RateLimit-*` headers are on every limited answer.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-# Probes and metrics are polled by infrastructure and never limited.
-EXEMPT_ENDPOINTS = ("health.health", "health.ready", "prometheus_metrics", "static")
-PROTECTED_ENDPOINTS = ("v1.tokens", "v1.currencies", "v1.currency", "v1.records")
+Target = TypeVar("Target")
+# Endpoints Flask and the metrics exporter add (no view of ours to mark): never limited.
+INFRASTRUCTURE_ENDPOINTS = frozenset({"static", "flasgger.static", "prometheus_metrics"})
+RETRY_AFTER_STATUSES = (429, 503)
 
 
-def failed_authentication(response: Response) -> bool:
-    return response.status_code == 401
+def rate_limit(setting: str) -> Callable[[Target], Target]:
+    """Declare a limit on a view function or a resource class: the config value named `setting`."""
+
+    def mark(target: Target) -> Target:
+        target.rate_limit_setting = setting
+        return target
+
+    return mark
 
 
-def public_read() -> bool:
-    """Public reads are not held back by a client's failed logins (unless reads need a login)."""
-    return request.method in ("GET", "HEAD", "OPTIONS") and not current_app.config["READ_AUTH"]
+def rate_limit_exempt(target: Target) -> Target:
+    """Declare a view never limited (health probes are polled by infrastructure)."""
+    target.rate_limit_exempt = True
+    return target
+
+
+def declared(view: Callable, name: str) -> object:
+    """What a view declares: on the function, else on its class (Flask-RESTful resources)."""
+    return getattr(view, name, None) or getattr(getattr(view, "view_class", None), name, None)
 
 
 def register_rate_limits(app: Flask) -> Limiter:
-    """Default limit per client, a strict one on tokens, and a brute-force limit on failed logins."""
+    """The default limit per client and the limits the views declare."""
+
+    @app.after_request
+    def retry_after_only_when_refused(response: Response) -> Response:
+        """Flask-Limiter stamps Retry-After on every answer; it means "come back later" only on 429/503.
+
+        Registered before the limiter, so it runs after the limiter's own header hook. A refusal by
+        the failed-login throttle leaves its headers in `g.rate_limit_headers`.
+        """
+        if response.status_code not in RETRY_AFTER_STATUSES:
+            response.headers.pop("Retry-After", None)
+        # A refusal by another limit (the failed-login back-off) states its own numbers, not the default's.
+        for name, value in g.get("rate_limit_headers", {}).items():
+            response.headers.set(name, value)
+        return response
+
     redis_url = app.config["REDIS_URL"]
     options = {}
     if redis_url:
@@ -47,20 +88,20 @@ def register_rate_limits(app: Flask) -> Limiter:
         in_memory_fallback_enabled=True,
         enabled=app.config["RATELIMIT_ENABLED"],
     )
-    # Flask-Limiter applies a decorated limit when the decorated view runs: swap the views in.
-    views = app.view_functions
-    for endpoint in EXEMPT_ENDPOINTS:
-        if endpoint in views:
-            views[endpoint] = limiter.exempt(views[endpoint])
-    views["v1.tokens"] = limiter.limit(app.config["RATELIMIT_TOKENS"])(views["v1.tokens"])
-    auth_failures = limiter.shared_limit(
-        app.config["RATELIMIT_AUTH_FAILURES"],
-        scope="auth-failures",
-        deduct_when=failed_authentication,
-        exempt_when=public_read,
-        override_defaults=False,  # the default limit still applies to these endpoints
-    )
-    for endpoint in PROTECTED_ENDPOINTS:
-        views[endpoint] = auth_failures(views[endpoint])
+
+    @limiter.request_filter
+    def exempt() -> bool:
+        endpoint = request.endpoint
+        if endpoint is None:
+            return False
+        view = app.view_functions.get(endpoint)
+        return endpoint in INFRASTRUCTURE_ENDPOINTS or bool(view and declared(view, "rate_limit_exempt"))
+
+    # Flask-Limiter applies a route's own limit when the decorated view runs, so each declaring
+    # view is wrapped once here (generic: what to limit is read from the view, not listed here).
+    for endpoint, view in list(app.view_functions.items()):
+        setting = declared(view, "rate_limit_setting")
+        if setting:
+            app.view_functions[endpoint] = limiter.limit(app.config[setting])(view)
     app.extensions["rate_limiter"] = limiter
     return limiter

@@ -1,9 +1,8 @@
 """The `/api/v1` blueprint: a Flask-RESTful `Api` and its routes table."""
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint
 from flask_restful import Api
 
-from api.auth import READERS, auth
 from api.v1.currencies import CurrencyDetail, CurrencyList
 from api.v1.dashboard import Dashboard
 from api.v1.history import CurrencyHistory
@@ -30,11 +29,3 @@ api.add_resource(CurrencyHistory, "/currencies/<string:symbol>/history", endpoin
 api.add_resource(CurrencyRecords, "/currencies/<string:symbol>/records", endpoint="records")
 api.add_resource(Tokens, "/tokens", endpoint="tokens")
 api.add_resource(JobStatus, "/jobs/<string:job_id>", endpoint="job")
-
-
-@blueprint.before_request
-def require_reader_when_configured() -> Response | None:
-    """With READ_AUTH=on, reads need a user too (any role); tokens have their own rules."""
-    if current_app.config["READ_AUTH"] and request.method in ("GET", "HEAD") and request.endpoint != "v1.tokens":
-        return auth.login_required(role=READERS)(lambda: None)()
-    return None

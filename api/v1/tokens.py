@@ -8,11 +8,13 @@ from flask_restful import Resource
 
 from api.auth import as_utc, basic_auth, issue_token, revoke_token, token_auth
 from api.docs import spec_path
+from api.rate_limits import rate_limit
 from api.responses import json_response, no_content
 
 
+@rate_limit("RATELIMIT_TOKENS")
 class Tokens(Resource):
-    """Thin resource: authenticate, then issue or revoke."""
+    """Thin resource: authenticate, then issue or revoke (a stricter limit than the default)."""
 
     method_decorators: ClassVar[dict] = {"post": [basic_auth.login_required], "delete": [token_auth.login_required]}
 
