@@ -90,7 +90,7 @@ def test_production_refuses_debug_from_configuration():
 
 
 def test_production_refuses_a_local_sqlite_file_unless_allowed():
-    with pytest.raises(RuntimeError, match="DATABASE_URL.*ALLOW_SQLITE_IN_PRODUCTION"):
+    with pytest.raises(RuntimeError, match=r"DATABASE_URL.*ALLOW_SQLITE_IN_PRODUCTION"):
         create_app(Production, SECRET_KEY=SECRET)
     assert create_app(Production, SECRET_KEY=SECRET, ALLOW_SQLITE_IN_PRODUCTION=True).config["APP_ENV"] == "production"
     # A database server needs no opt-in, and building the app does not connect to it.

@@ -84,9 +84,7 @@ def parse_symbols(raw_values: list[str], errors: dict[str, str]) -> tuple[str, .
     bad = [shown(token) for token in dict.fromkeys(tokens) if normalise_symbol(token) is None]
     symbols = tuple(dict.fromkeys(token.upper() for token in tokens))
     if bad:
-        errors["id"] = (
-            f"invalid symbol(s): {', '.join(bad[:20])} (ASCII letters, digits, '.', '_' or '-', at most 20)"
-        )
+        errors["id"] = f"invalid symbol(s): {', '.join(bad[:20])} (ASCII letters, digits, '.', '_' or '-', at most 20)"
     elif len(symbols) > MAX_SYMBOLS:
         errors["id"] = f"at most {MAX_SYMBOLS} symbols per request"
     return symbols
