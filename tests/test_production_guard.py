@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -48,14 +49,21 @@ def flask_run(*args: str, **env: str) -> tuple[int | None, str]:
         **env,
     )
     command = [str(Path(sys.executable).parent / "flask"), "run", "--port", str(free_port()), *args]
+    # A session of its own: the reloader's child holds the output pipe too, and must die with it.
     process = subprocess.Popen(
-        command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         output, _ = process.communicate(timeout=20)
         return process.returncode, output
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         return None, output
 
@@ -123,13 +131,21 @@ def eb_headers(client_address: str, forged: str | None = None) -> dict[str, str]
     return {"X-Forwarded-For": ", ".join(chain), "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
 
 
+def eb_trusted_proxies() -> int:
+    """TRUSTED_PROXIES as the shipped Elastic Beanstalk configuration sets it."""
+    import yaml
+
+    document = yaml.safe_load((ROOT / ".ebextensions" / "01_environment.config").read_text())
+    return int(document["option_settings"]["aws:elasticbeanstalk:application:environment"]["TRUSTED_PROXIES"])
+
+
 @pytest.fixture
 def eb_app(app):
-    """The seeded app's database, EB's proxy count and a small limit to observe the buckets."""
+    """The seeded app's database, EB's configured proxy count and a small limit to observe the buckets."""
     return create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        TRUSTED_PROXIES=2,
+        TRUSTED_PROXIES=eb_trusted_proxies(),
         RATELIMIT_ENABLED=True,
         RATELIMIT_DEFAULT="3 per minute",
     )
@@ -167,7 +183,4 @@ def test_scheme_from_the_alb_host_from_the_request(eb_app):
 
 
 def test_eb_config_trusts_two_proxies():
-    import yaml
-
-    document = yaml.safe_load((ROOT / ".ebextensions" / "01_environment.config").read_text())
-    assert document["option_settings"]["aws:elasticbeanstalk:application:environment"]["TRUSTED_PROXIES"] == "2"
+    assert eb_trusted_proxies() == 2
