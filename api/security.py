@@ -8,10 +8,9 @@ import click
 from flask import Flask, Response, request
 from flask.helpers import get_debug_flag
 from flask_cors import CORS
-from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import DEVELOPMENT_SECRET_KEY
+from config import DEVELOPMENT_SECRET_KEY, FALLBACK_DATABASE_URL
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,8 @@ def debugger_requested(app: Flask) -> bool:
 
 def check_production_settings(app: Flask) -> None:
     """Refuse to start a production app with a missing or weak SECRET_KEY, with the debugger on,
-    or on a local SQLite file that nobody chose (each instance would keep its own data)."""
+    or on the fallback SQLite file because no database was configured (each instance would keep
+    its own data). A database URL given explicitly, SQLite included, is the operator's choice."""
     if app.config["APP_ENV"] != "production":
         return
     secret = app.config.get("SECRET_KEY") or ""
@@ -63,12 +63,12 @@ def check_production_settings(app: Flask) -> None:
             "APP_ENV=production refuses to run with the debugger on "
             "(drop --debug/--debugger, unset FLASK_DEBUG and DEBUG)"
         )
-    backend = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
-    if backend == "sqlite" and not app.config.get("ALLOW_SQLITE_IN_PRODUCTION"):
+    fallback = app.config["SQLALCHEMY_DATABASE_URI"] == FALLBACK_DATABASE_URL
+    if fallback and not app.config.get("ALLOW_SQLITE_IN_PRODUCTION"):
         raise RuntimeError(
-            "APP_ENV=production needs a database server: set DATABASE_URL (or attach RDS, which sets RDS_*). "
-            "To run on a local SQLite file anyway (one host, e.g. the Docker quick start), "
-            "set ALLOW_SQLITE_IN_PRODUCTION=on"
+            "APP_ENV=production needs a database: set DATABASE_URL (or attach RDS, which sets RDS_*). "
+            "To run on the local SQLite file instance/crypto.sqlite anyway (one host, e.g. the Docker "
+            "quick start), set ALLOW_SQLITE_IN_PRODUCTION=on"
         )
 
 

@@ -51,7 +51,6 @@ def test_no_cors_headers_without_an_allow_list(client):
 
 class Production(ProductionConfig):
     SQLALCHEMY_DATABASE_URI = TestConfig.SQLALCHEMY_DATABASE_URI
-    ALLOW_SQLITE_IN_PRODUCTION = True
     SEED_ON_STARTUP = False
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from api import create_app
-from config import ProductionConfig, TestConfig
+from config import FALLBACK_DATABASE_URL, ProductionConfig, TestConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s" * 40
@@ -94,16 +94,27 @@ def test_production_flask_run_without_the_debugger_serves():
 
 def test_production_refuses_debug_from_configuration():
     with pytest.raises(RuntimeError, match="debugger"):
-        create_app(Production, SECRET_KEY=SECRET, ALLOW_SQLITE_IN_PRODUCTION=True, DEBUG=True)
+        create_app(Production, SECRET_KEY=SECRET, DEBUG=True)
 
 
-def test_production_refuses_a_local_sqlite_file_unless_allowed():
+def test_production_refuses_the_fallback_sqlite_file_unless_allowed():
+    fallback = {"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": FALLBACK_DATABASE_URL}
     with pytest.raises(RuntimeError, match=r"DATABASE_URL.*ALLOW_SQLITE_IN_PRODUCTION"):
-        create_app(Production, SECRET_KEY=SECRET)
-    assert create_app(Production, SECRET_KEY=SECRET, ALLOW_SQLITE_IN_PRODUCTION=True).config["APP_ENV"] == "production"
-    # A database server needs no opt-in, and building the app does not connect to it.
+        create_app(Production, **fallback)
+    assert create_app(Production, **fallback, ALLOW_SQLITE_IN_PRODUCTION=True).config["APP_ENV"] == "production"
+    # A database given explicitly needs no opt-in, and building the app does not connect to it.
     unreachable = "postgresql+psycopg2://u:p@127.0.0.1:1/none"
     assert create_app(Production, SECRET_KEY=SECRET, SQLALCHEMY_DATABASE_URI=unreachable)
+
+
+def test_production_without_any_database_setting_refuses_to_start(monkeypatch):
+    """From the environment, as on a server: no DATABASE_URL and no RDS_* means the fallback."""
+    from config import database_url
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("RDS_HOSTNAME", raising=False)
+    assert database_url() == FALLBACK_DATABASE_URL
+    assert database_url({"RDS_HOSTNAME": "db.internal", "RDS_DB_NAME": "ebdb"}).startswith("postgresql+psycopg2://")
 
 
 def test_development_keeps_its_sqlite_default():
@@ -112,11 +123,11 @@ def test_development_keeps_its_sqlite_default():
 
 def test_production_without_redis_warns_at_start_up(caplog):
     with caplog.at_level(logging.WARNING, logger="api.security"):
-        create_app(Production, SECRET_KEY=SECRET, ALLOW_SQLITE_IN_PRODUCTION=True)
+        create_app(Production, SECRET_KEY=SECRET)
     assert any("REDIS_URL is not set" in record.getMessage() for record in caplog.records)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="api.security"):
-        create_app(Production, SECRET_KEY=SECRET, ALLOW_SQLITE_IN_PRODUCTION=True, REDIS_URL="redis://127.0.0.1:1/0")
+        create_app(Production, SECRET_KEY=SECRET, REDIS_URL="redis://127.0.0.1:1/0")
     assert not any("REDIS_URL" in record.getMessage() for record in caplog.records)
 
 
