@@ -16,6 +16,8 @@ load_dotenv(BASE_DIR / ".env")
 BUNDLED_CSV = BASE_DIR / "data" / "crypto-daily.zip"
 DEFAULT_SQLITE_PATH = BASE_DIR / "instance" / "crypto.sqlite"
 DEFAULT_VERSION_FILE = BASE_DIR / "instance" / "cache-version"
+# The fallback when neither DATABASE_URL nor RDS_* is set; production refuses it unless allowed.
+FALLBACK_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -57,7 +59,7 @@ def database_url(environ: Mapping[str, str] = os.environ) -> str:
             port=int(environ.get("RDS_PORT") or 5432),
             database=environ.get("RDS_DB_NAME"),
         ).render_as_string(hide_password=False)
-    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    return FALLBACK_DATABASE_URL
 
 
 def engine_options(url: str) -> dict:
@@ -123,9 +125,13 @@ class Config:
     INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
     INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
-    # Hardening: CORS allow-list, and how many proxies (load balancers) to trust for client IPs.
+    # Hardening: CORS allow-list, and how many proxies in front each append one address to
+    # X-Forwarded-For (0: none, trust no header; Elastic Beanstalk's load balancer + nginx: 2).
     CORS_ORIGINS = _list("CORS_ORIGINS")
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+    # Unsafe, opt-in: let APP_ENV=production run on the fallback SQLite file when neither
+    # DATABASE_URL nor RDS_* is set (one host only).
+    ALLOW_SQLITE_IN_PRODUCTION = _flag("ALLOW_SQLITE_IN_PRODUCTION", False)
     CSV_SOURCE = os.environ.get("CSV_SOURCE", "").strip() or str(BUNDLED_CSV)
     SEED_ON_STARTUP = _flag("SEED_ON_STARTUP", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -133,7 +139,8 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """`APP_ENV=production`: the factory refuses to start without a real SECRET_KEY or with debug on."""
+    """`APP_ENV=production`: the factory refuses to start without a real SECRET_KEY, with the
+    debugger on, or without a database server unless ALLOW_SQLITE_IN_PRODUCTION (api/security.py)."""
 
     APP_ENV = "production"
     DEBUG = False

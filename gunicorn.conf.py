@@ -10,6 +10,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
+# Request limits (docs/limits.md): the request line at gunicorn's maximum (8,190 bytes) so `id=`
+# carries the documented 1,000 symbols; one header line up to 16 KiB, as the AWS load balancer
+# and the EB nginx config (.platform/nginx/conf.d) allow; at most 100 header fields.
+limit_request_line = 8190
+limit_request_field_size = 16384
+limit_request_fields = 100
 # The app logs one JSON line per request itself (api/observability.py): no second access log.
 accesslog = None
 errorlog = "-"

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from api.cache import bump_data_version
 from api.extensions import db
+from api.ingest_lock import one_update_at_a_time
 
 
 def parse_day(_ctx, _param, value: str | None) -> date | None:
@@ -56,6 +57,7 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
 @click.option("--timeframe", default="1d", type=click.Choice(["1d"]), help="Only daily candles are stored.")
 @click.option("--update", is_flag=True, help="Continue every tracked currency from its latest stored day.")
 @with_appcontext
+@one_update_at_a_time
 def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> None:
     """Fetch daily OHLCV from an exchange through ccxt and upsert it."""
     config = current_app.config

@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Row, Select, and_, bindparam, case, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from api.models import Currency, Record
@@ -178,9 +178,11 @@ def find_currency(session: Session, term: str) -> Row | None:
     """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol)."""
     currency = currency_table
     name_matches = func.lower(currency.c.name) == term.lower()
+    # Symbols are ASCII: upper-casing a look-alike ("\u017fol") would name a real coin (SOL).
+    symbol_matches = currency.c.symbol == term.upper() if term.isascii() else false()
     return session.execute(
         select(currency.c.name, currency.c.symbol)
-        .where(or_(name_matches, currency.c.symbol == term.upper()))
+        .where(or_(name_matches, symbol_matches))
         .order_by(case((name_matches, 0), else_=1), currency.c.id)
         .limit(1)
     ).first()

@@ -75,3 +75,24 @@ def test_search_rejects_missing_or_blank_name(client, query):
     body = response.get_json()
     assert set(body["errors"]) == {"name"}
     assert "name" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "id=all&date=%D9%A2%D9%A0%D9%A2%D9%A1-%D9%A0%D9%A7-%D9%A0%D9%A5",  # Arabic-Indic digits
+        "id=all&date=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%91-07-05",  # fullwidth digits
+    ],
+)
+def test_dates_take_ascii_digits_only(client, query):
+    response = client.get(f"/api/v1/dashboard?{query}")
+    assert response.status_code == 400
+    assert set(response.get_json()["errors"]) == {"date"}
+
+
+@pytest.mark.parametrize("query", ["id=%C5%BFol", "id=btc,%C3%9F", "id=%C4%B1cp", "id=%EF%AC%80"])
+def test_dashboard_rejects_non_ascii_lookalike_symbols(client, query):
+    response = client.get(f"/api/v1/dashboard?{query}")
+    assert response.status_code == 400
+    assert set(response.get_json()["errors"]) == {"id"}
+    assert "ASCII" in response.get_json()["errors"]["id"]

@@ -11,26 +11,48 @@ from flask import Request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from api.errors import InvalidParams
-from api.v1.params import MIN_DATE, SYMBOL_PATTERN
+from api.v1.params import MIN_DATE, normalise_symbol, shown
 
-STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 CANDLE_FIELDS = {"date", "open", "high", "low", "close", "volume", "market_cap"}
 REPORTED_ERRORS = 50
 
 
 def json_body(request: Request) -> Any:
-    """The parsed JSON body: 415 when it is not declared JSON, 400 when it does not parse."""
+    """The parsed JSON body: 415 when it is not declared JSON, 400 when it does not parse.
+
+    The decoder accepts nesting until Python's recursion limit and then raises RecursionError,
+    which is not a ValueError, so `silent=True` alone would let it through as a 500."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("The body must be JSON, sent with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidParams({"body": "is nested too deeply (these bodies are at most 2 levels deep)"}) from None
     if body is None:
         raise InvalidParams({"body": "is not valid JSON"})
     return body
 
 
+def storable_text(value: str) -> bool:
+    """False for text a database cannot store: lone surrogates (`"\\ud800"` decodes to one,
+    and UTF-8 cannot encode it) and NUL, which PostgreSQL rejects in text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def _unknown_fields(names: set) -> str:
+    return f"unknown field(s): {shown(', '.join(map(str, sorted(names))), 200)}"
+
+
 def _name(value: Any, errors: dict[str, str]) -> str | None:
     if not isinstance(value, str) or not value.strip():
         errors["name"] = "must be a non-empty string"
+    elif not storable_text(value):
+        errors["name"] = "must be valid Unicode text (no lone surrogates such as \\ud800, no NUL)"
     elif len(value.strip()) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         errors["name"] = "must be at most 100 printable characters"
     else:
@@ -39,10 +61,10 @@ def _name(value: Any, errors: dict[str, str]) -> str | None:
 
 
 def _symbol(value: Any, errors: dict[str, str]) -> str | None:
-    if not isinstance(value, str) or not SYMBOL_PATTERN.match(value.strip().upper()):
-        errors["symbol"] = "must be 1-20 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        return None
-    return value.strip().upper()
+    symbol = normalise_symbol(value) if isinstance(value, str) else None
+    if symbol is None:
+        errors["symbol"] = "must be 1-20 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
+    return symbol
 
 
 def currency_body(body: Any, *, path_symbol: str | None = None) -> tuple[str, str]:
@@ -50,9 +72,9 @@ def currency_body(body: Any, *, path_symbol: str | None = None) -> tuple[str, st
     if not isinstance(body, dict):
         raise InvalidParams({"body": 'must be a JSON object like {"name": "Bitcoin", "symbol": "BTC"}'})
     errors: dict[str, str] = {}
-    unknown = sorted(set(body) - {"name", "symbol"})
+    unknown = set(body) - {"name", "symbol"}
     if unknown:
-        errors["body"] = f"unknown field(s): {', '.join(map(str, unknown))[:200]}"
+        errors["body"] = _unknown_fields(unknown)
     name = _name(body.get("name"), errors)
     if path_symbol is None or "symbol" in body:
         symbol = _symbol(body.get("symbol"), errors)
@@ -71,7 +93,10 @@ def _number(candle: dict, field: str, required: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{field} must be a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of 309+ digits: no double holds it
+        raise ValueError(f"{field} is too large for a number of this API (at most about 1.8e308)") from None
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{field} must be a finite non-negative number")
     return number
@@ -81,9 +106,9 @@ def _candle(candle: Any) -> dict:
     """One validated candle, as the columns of `record`; ValueError says what is wrong."""
     if not isinstance(candle, dict):
         raise ValueError("must be an object with date, open, high, low, close[, volume, market_cap]")
-    unknown = sorted(set(candle) - CANDLE_FIELDS)
+    unknown = set(candle) - CANDLE_FIELDS
     if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(map(str, unknown))[:200]}")
+        raise ValueError(_unknown_fields(unknown))
     raw_day = candle.get("date")
     if not isinstance(raw_day, str) or not STRICT_DATE.match(raw_day):
         raise ValueError("date must be an ISO day, YYYY-MM-DD")

@@ -18,7 +18,8 @@ MAX_PAGE = 1_000_000
 MAX_SYMBOLS = 1000
 MIN_DATE = date(1900, 1, 1)
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
-DATE_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# ASCII digits only: `\d` alone also matches Arabic-Indic and other digits, which int() accepts.
+DATE_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 
 # Every accepted spelling of `order_by`, mapped to the sort key api.queries understands.
 ORDER_BY_ALIASES = {
@@ -52,21 +53,38 @@ def single(args: MultiDict, name: str, errors: dict[str, str]) -> str | None:
     return values[0] if values else None
 
 
+def normalise_symbol(raw: str) -> str | None:
+    """`raw` trimmed and upper-cased when it is a well-formed symbol, else None.
+
+    The ASCII check comes first: `.upper()` folds look-alikes into real symbols
+    (`"\u017fol".upper() == "SOL"`, `"\u00df".upper() == "SS"`)."""
+    token = raw.strip()
+    if not token.isascii():
+        return None
+    token = token.upper()
+    return token if SYMBOL_PATTERN.match(token) else None
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """`value` as it may appear in an error message: cut short, escapes for what JSON cannot carry."""
+    return value[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def parse_symbols(raw_values: list[str], errors: dict[str, str]) -> tuple[str, ...] | None:
     """`all` -> None; else unique upper-case symbols in the order given."""
-    tokens = [token.strip().upper() for raw in raw_values for token in raw.split(",")]
+    tokens = [token.strip() for raw in raw_values for token in raw.split(",")]
     tokens = [token for token in tokens if token]
     if not tokens:
         errors["id"] = "is required: `all` or comma-separated symbols such as `btc,eth`"
         return None
-    if "ALL" in tokens:
-        if len(set(tokens)) > 1:
+    if any(token.isascii() and token.lower() == "all" for token in tokens):
+        if len({token.lower() for token in tokens}) > 1:
             errors["id"] = "`all` cannot be combined with symbols"
         return None
-    symbols = tuple(dict.fromkeys(tokens))
-    bad = [token for token in symbols if not SYMBOL_PATTERN.match(token)]
+    bad = [shown(token) for token in dict.fromkeys(tokens) if normalise_symbol(token) is None]
+    symbols = tuple(dict.fromkeys(token.upper() for token in tokens))
     if bad:
-        errors["id"] = f"invalid symbol(s): {', '.join(bad)} (letters, digits, '.', '_' or '-', at most 20)"
+        errors["id"] = f"invalid symbol(s): {', '.join(bad[:20])} (ASCII letters, digits, '.', '_' or '-', at most 20)"
     elif len(symbols) > MAX_SYMBOLS:
         errors["id"] = f"at most {MAX_SYMBOLS} symbols per request"
     return symbols
@@ -163,9 +181,9 @@ def parse_catalogue_args(args: MultiDict) -> CatalogueQuery:
 
 def parse_symbol(raw: str) -> str:
     """A path symbol, upper-cased. A malformed one cannot name a stored coin: 404 without a query."""
-    symbol = raw.strip().upper()
-    if not SYMBOL_PATTERN.match(symbol):
-        raise NotFound(f"Unknown symbol: {symbol[:40]!r}")
+    symbol = normalise_symbol(raw)
+    if symbol is None:
+        raise NotFound(f"Unknown symbol: {shown(raw.strip())!r}")
     return symbol
 
 

@@ -1,0 +1,50 @@
+"""`flask ingest --update` on several instances at once: exactly one does the work."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+import api.ingestion
+from api.extensions import db
+from utilities.advisory_lock import DAILY_INGEST_LOCK
+
+
+def run_update(app, monkeypatch) -> tuple[object, list]:
+    """Invoke `flask ingest --update` with the exchange replaced by a recorder."""
+    calls: list = []
+    monkeypatch.setattr(api.ingestion, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
+    result = app.test_cli_runner().invoke(args=["ingest", "--update", "--until", "2021-07-10"])
+    return result, calls
+
+
+def test_update_runs_when_nobody_holds_the_lock(app, monkeypatch):
+    result, calls = run_update(app, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1
+    assert {market for market, _ in calls[0]} >= {"BTC/USDT", "ETH/USDT"}
+
+
+def test_second_update_on_postgresql_skips_while_the_first_runs(app, monkeypatch):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return  # one SQLite file has one host: nothing to race with
+        other_instance = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    with other_instance.connect() as connection:
+        assert connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": DAILY_INGEST_LOCK}).scalar()
+        result, calls = run_update(app, monkeypatch)
+        assert result.exit_code == 0, result.output
+        assert "skipped" in result.output and calls == []
+        connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": DAILY_INGEST_LOCK})
+    result, calls = run_update(app, monkeypatch)
+    assert result.exit_code == 0 and len(calls) == 1
+    with other_instance.connect() as connection:  # the finished run released its lock
+        assert connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": DAILY_INGEST_LOCK}).scalar()
+    other_instance.dispose()
+
+
+def test_explicit_backfills_are_not_serialised(app, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(api.ingestion, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
+    result = app.test_cli_runner().invoke(args=["ingest", "--symbols", "BTC/USDT", "--since", "2021-07-01"])
+    assert result.exit_code == 0, result.output
+    assert [market for market, _ in calls[0]] == ["BTC/USDT"]
