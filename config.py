@@ -60,12 +60,42 @@ def database_url(environ: Mapping[str, str] = os.environ) -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+def web_threads() -> int:
+    """Request threads per gunicorn worker (gthread): the database pool is sized to match."""
+    return max(1, _int("GUNICORN_THREADS", 8))
+
+
 def engine_options(url: str) -> dict:
-    """Pool settings for a server database: pre-ping so killed connections are replaced without
-    a restart, and a bounded connect time. A SQLite file needs neither."""
+    """Pool and connection settings for a server database, each bounding how long a request can
+    wait on PostgreSQL: connect timeout, server-side `statement_timeout`, pool checkout timeout,
+    TCP keepalives (a dead peer is noticed in about a minute, not the kernel's two hours),
+    and pre-ping so killed connections are replaced without a restart. One pooled connection
+    per request thread. A SQLite file needs none of this.
+
+    Under the `flask` command (migrations, seeding, ingestion, the job worker) there is no
+    statement timeout: an index build or a large load may rightly take minutes.
+    """
     if make_url(url).get_backend_name() != "postgresql":
         return {}
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5)}}
+    connect_args: dict = {
+        "connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5),
+        "keepalives": 1,
+        "keepalives_idle": _int("DATABASE_KEEPALIVES_IDLE", 30),
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    statement_ms = _int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+        statement_ms = 0
+    if statement_ms > 0:
+        connect_args["options"] = f"-c statement_timeout={statement_ms}"
+    return {
+        "pool_pre_ping": True,
+        "pool_size": web_threads(),
+        "max_overflow": 2,
+        "pool_timeout": _int("DATABASE_POOL_TIMEOUT", 5),
+        "connect_args": connect_args,
+    }
 
 
 DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
