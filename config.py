@@ -121,6 +121,8 @@ class Config:
     # Each worker's copies of Redis hits (no round trip), emptied by the bumps Redis pushes to it.
     CACHE_NEAR_TTL = _int("CACHE_NEAR_TTL", 60)
     CACHE_NEAR_MAX_MB = _int("CACHE_NEAR_MAX_MB", 64)
+    # Larger responses are not cached (they would crowd Redis: a 10-year history is ~430 KB).
+    CACHE_MAX_ENTRY_KB = _int("CACHE_MAX_ENTRY_KB", 128)
     # Without Redis, this host's workers share the data version through this file.
     CACHE_VERSION_FILE = os.environ.get("CACHE_VERSION_FILE", "").strip() or str(DEFAULT_VERSION_FILE)
     HTTP_CACHE_MAX_AGE = _int("HTTP_CACHE_MAX_AGE", 60)
@@ -139,6 +141,9 @@ class Config:
     INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
     INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
+    # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
+    ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)
+    ON_DEMAND_JOBS_PER_HOUR = _int("ON_DEMAND_JOBS_PER_HOUR", 20)
     # Hardening: CORS allow-list, and how many proxies (load balancers) to trust for client IPs.
     CORS_ORIGINS = _list("CORS_ORIGINS")
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

@@ -363,6 +363,7 @@ class AppCache:
         # Reads behind READ_AUTH must not be kept by shared caches (proxies, CDNs).
         visibility = "private" if app.config["READ_AUTH"] else "public"
         self.cache_control = f"{visibility}, max-age={app.config['HTTP_CACHE_MAX_AGE']}"
+        self.max_entry_bytes = app.config["CACHE_MAX_ENTRY_KB"] * 1024
         self.backend: LocalBackend | RedisBackend | None = None
         if ttl <= 0:
             self.backend = None
@@ -386,7 +387,8 @@ class AppCache:
         if raw is not None:
             return CachedResponse.decode(raw)
         fresh = CachedResponse.of(compute())
-        if fresh.status in CACHEABLE_STATUSES:
+        # Bounded: a response above CACHE_MAX_ENTRY_KB is served but never stored (memory).
+        if fresh.status in CACHEABLE_STATUSES and len(fresh.body) <= self.max_entry_bytes:
             self.backend.store(version, key, fresh.encode())
         return fresh
 

@@ -3,13 +3,14 @@
 import logging
 
 from flasgger import swag_from
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.docs import spec_path
 from api.extensions import db, response_cache
 from api.responses import json_response
+from api.startup import startup_pending
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
@@ -34,4 +35,7 @@ def ready() -> Response:
         log.warning("Readiness check failed: database unreachable: %s", error.orig)
         body = {"detail": "Database unavailable", "status": "unavailable", "database": "unavailable", "cache": cache}
         return json_response(body, 503)
+    if startup_pending(current_app):
+        body = {"detail": "Starting: seeding the database", "status": "starting", "database": "ok", "cache": cache}
+        return json_response(body, 503, headers={"Retry-After": "5"})
     return json_response({"status": "ready", "database": "ok", "cache": cache})

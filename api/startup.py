@@ -18,6 +18,7 @@ from api.redis_policy import check_redis_memory_policy
 from utilities.inspector import SeedResult, seed_when_reachable
 
 log = logging.getLogger(__name__)
+STARTUP_DONE = "startup_done"
 
 
 def run_startup(app: Flask, stop: threading.Event | None = None) -> SeedResult | None:
@@ -31,9 +32,26 @@ def run_startup(app: Flask, stop: threading.Event | None = None) -> SeedResult |
 
 
 def start_in_background(app: object) -> threading.Thread | None:
-    """Run `run_startup` on a daemon thread (gunicorn hands over whatever it loaded: a Flask app)."""
+    """Run `run_startup` on a daemon thread (gunicorn hands over whatever it loaded: a Flask app).
+
+    Until it has finished, `/ready` answers 503 (an empty database is being seeded).
+    """
     if not isinstance(app, Flask):
         return None
-    thread = threading.Thread(target=run_startup, args=(app,), name="startup-inspector", daemon=True)
+    done = app.extensions[STARTUP_DONE] = threading.Event()
+
+    def run() -> None:
+        try:
+            run_startup(app)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name="startup-inspector", daemon=True)
     thread.start()
     return thread
+
+
+def startup_pending(app: Flask) -> bool:
+    """Whether a background start-up step was started and has not finished yet."""
+    done = app.extensions.get(STARTUP_DONE)
+    return done is not None and not done.is_set()
