@@ -73,7 +73,9 @@ def engine_options(url: str) -> dict:
     per request thread. A SQLite file needs none of this.
 
     Under the `flask` command (migrations, seeding, ingestion, the job worker) there is no
-    statement timeout: an index build or a large load may rightly take minutes.
+    statement timeout: an index build or a large load may rightly take minutes. Web processes also
+    get a client-side deadline (statement timeout + DATABASE_CLIENT_GRACE_MS) on every round trip,
+    which also ends waits on a server that is frozen rather than down (utilities/db_watchdog.py).
     """
     if make_url(url).get_backend_name() != "postgresql":
         return {}
@@ -88,7 +90,12 @@ def engine_options(url: str) -> dict:
     if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
         statement_ms = 0
     if statement_ms > 0:
+        from utilities.db_watchdog import watched_connection_class
+
         connect_args["options"] = f"-c statement_timeout={statement_ms}"
+        # A client-side deadline too, for a server that is reachable but frozen (see the module).
+        grace_ms = _int("DATABASE_CLIENT_GRACE_MS", 2000)
+        connect_args["connection_factory"] = watched_connection_class((statement_ms + grace_ms) / 1000)
     return {
         "pool_pre_ping": True,
         "pool_size": web_threads(),

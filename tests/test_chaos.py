@@ -481,7 +481,9 @@ def test_database_stopped_and_a_worker_killed_meanwhile(own_postgres, own_servic
 
 def test_database_frozen_beyond_the_worker_timeout(own_postgres, own_service, own_redis):  # noqa: F811
     """SIGSTOP on every PostgreSQL process for longer than gunicorn's worker timeout (5 s here):
-    /health and cached reads keep answering, no worker is killed, reads recover after SIGCONT."""
+    /health and cached reads keep answering, reads that need the database end as JSON 500s
+    within the client deadline (not when PostgreSQL resumes), no worker is killed, and reads
+    recover after SIGCONT."""
     url = migrated_database(own_postgres, seed=True)
     service = own_service(
         url, REDIS_URL=f"redis://127.0.0.1:{own_redis['port']}/0", WEB_CONCURRENCY="2", GUNICORN_TIMEOUT="5"
@@ -503,16 +505,20 @@ def test_database_frozen_beyond_the_worker_timeout(own_postgres, own_service, ow
             served.extend(service.get(path) for path in READ_PATHS)
             time.sleep(0.2)
         assert service.workers() == workers  # nothing was killed during the freeze
+        # The client-side deadline (statement timeout 2 s + 2 s) ended them before PostgreSQL resumed.
+        answered_while_frozen = list(stuck)
     finally:
         own_postgres.thaw()
     for thread in blocked:
         thread.join(timeout=60)
+    assert len(answered_while_frozen) == len(uncached)
     health = [answer for answer in served if answer.path == "/health"]
     cached = [answer for answer in served if answer.path != "/health"]
     assert all(answer.status == 200 for answer in health)
     assert wrong_answers(cached, expected) == []
     assert len(stuck) == len(uncached)
-    assert all(answer.status == 200 or is_json_5xx(answer) for answer in stuck), [a.status for a in stuck]
+    assert all(is_json_5xx(answer) for answer in stuck), [(a.status, a.body) for a in stuck]
+    assert {json.loads(answer.body)["detail"] for answer in stuck} == {"Database connection error"}
     after = [service.get(path) for path in [*READ_PATHS, *uncached] * 3]
     assert all(answer.status == 200 for answer in after)
     assert service.alive() and service.process.pid == master and service.workers() == workers
