@@ -60,6 +60,11 @@ def database_url(environ: Mapping[str, str] = os.environ) -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+def _under_flask_command() -> bool:
+    """Flask's CLI marks its own process (not a setting: `flask` sets it before loading the app)."""
+    return os.getenv("FLASK_RUN_FROM_CLI") == "true"
+
+
 def web_threads() -> int:
     """Request threads per gunicorn worker (gthread): the database pool is sized to match."""
     return max(1, _int("GUNICORN_THREADS", 8))
@@ -87,7 +92,7 @@ def engine_options(url: str) -> dict:
         "keepalives_count": 3,
     }
     statement_ms = _int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
-    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+    if _under_flask_command():
         statement_ms = 0
     if statement_ms > 0:
         from utilities.db_watchdog import watched_connection_class
