@@ -26,4 +26,7 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=2)"]
-CMD ["sh", "-c", "flask db upgrade && exec gunicorn -c gunicorn.conf.py app:app"]
+# Migrations first; if the database is down they retry in the background (every 10 s) while
+# gunicorn boots anyway (/health 200, /ready 503) and seeds once the schema is there, so a
+# database outage at boot never leaves the container dead. The loop exits 0 once migrated.
+CMD ["sh", "-c", "flask db upgrade || { echo 'flask db upgrade failed (database down?): retrying every 10 s in the background' >&2; (until flask db upgrade; do sleep 10; done) & }; exec gunicorn -c gunicorn.conf.py app:app"]

@@ -23,9 +23,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+# As the Docker image: if the database is down, migrations retry in the background while the
+# server boots anyway (it seeds once the schema exists; docs/operations.md).
 run: $(VENV)/.runtime-installed
-	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
+	$(BIN)/flask db upgrade || { echo 'flask db upgrade failed (database down?): retrying every 10 s in the background' >&2; \
+	  (until $(BIN)/flask db upgrade; do sleep 10; done) & }; \
+	exec $(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

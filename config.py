@@ -62,12 +62,54 @@ def database_url(environ: Mapping[str, str] = os.environ) -> str:
     return FALLBACK_DATABASE_URL
 
 
+def _under_flask_command() -> bool:
+    """Flask's CLI marks its own process (not a setting: `flask` sets it before loading the app)."""
+    return os.getenv("FLASK_RUN_FROM_CLI") == "true"
+
+
+def web_threads() -> int:
+    """Request threads per gunicorn worker (gthread): the database pool is sized to match."""
+    return max(1, _int("GUNICORN_THREADS", 8))
+
+
 def engine_options(url: str) -> dict:
-    """Pool settings for a server database: pre-ping so killed connections are replaced without
-    a restart, and a bounded connect time. A SQLite file needs neither."""
+    """Pool and connection settings for a server database, each bounding how long a request can
+    wait on PostgreSQL: connect timeout, server-side `statement_timeout`, pool checkout timeout,
+    TCP keepalives (a dead peer is noticed in about a minute, not the kernel's two hours),
+    and pre-ping so killed connections are replaced without a restart. One pooled connection
+    per request thread. A SQLite file needs none of this.
+
+    Under the `flask` command (migrations, seeding, ingestion, the job worker) there is no
+    statement timeout: an index build or a large load may rightly take minutes. Web processes also
+    get a client-side deadline (statement timeout + DATABASE_CLIENT_GRACE_MS) on every round trip,
+    which also ends waits on a server that is frozen rather than down (utilities/db_watchdog.py).
+    """
     if make_url(url).get_backend_name() != "postgresql":
         return {}
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5)}}
+    connect_args: dict = {
+        "connect_timeout": _int("DATABASE_CONNECT_TIMEOUT", 5),
+        "keepalives": 1,
+        "keepalives_idle": _int("DATABASE_KEEPALIVES_IDLE", 30),
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    statement_ms = _int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
+    if _under_flask_command():
+        statement_ms = 0
+    if statement_ms > 0:
+        from utilities.db_watchdog import watched_connection_class
+
+        connect_args["options"] = f"-c statement_timeout={statement_ms}"
+        # A client-side deadline too, for a server that is reachable but frozen (see the module).
+        grace_ms = _int("DATABASE_CLIENT_GRACE_MS", 2000)
+        connect_args["connection_factory"] = watched_connection_class((statement_ms + grace_ms) / 1000)
+    return {
+        "pool_pre_ping": True,
+        "pool_size": web_threads(),
+        "max_overflow": 2,
+        "pool_timeout": _int("DATABASE_POOL_TIMEOUT", 5),
+        "connect_args": connect_args,
+    }
 
 
 DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
@@ -93,6 +135,8 @@ class Config:
     # Each worker's copies of Redis hits (no round trip), emptied by the bumps Redis pushes to it.
     CACHE_NEAR_TTL = _int("CACHE_NEAR_TTL", 60)
     CACHE_NEAR_MAX_MB = _int("CACHE_NEAR_MAX_MB", 64)
+    # Larger responses are not cached (they would crowd Redis: a 10-year history is ~430 KB).
+    CACHE_MAX_ENTRY_KB = _int("CACHE_MAX_ENTRY_KB", 128)
     # Without Redis, this host's workers share the data version through this file.
     CACHE_VERSION_FILE = os.environ.get("CACHE_VERSION_FILE", "").strip() or str(DEFAULT_VERSION_FILE)
     HTTP_CACHE_MAX_AGE = _int("HTTP_CACHE_MAX_AGE", 60)
@@ -125,6 +169,9 @@ class Config:
     INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
     INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
+    # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
+    ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)
+    ON_DEMAND_JOBS_PER_HOUR = _int("ON_DEMAND_JOBS_PER_HOUR", 20)
     # Hardening: CORS allow-list, and how many proxies in front each append one address to
     # X-Forwarded-For (0: none, trust no header; Elastic Beanstalk's load balancer + nginx: 2).
     CORS_ORIGINS = _list("CORS_ORIGINS")

@@ -1,12 +1,29 @@
-"""gunicorn settings, read from the environment (`gunicorn -c gunicorn.conf.py app:app`)."""
+"""gunicorn settings, read from the environment (`gunicorn -c gunicorn.conf.py app:app`).
+
+Worker model (measured in docs/operations.md): gthread. A request stuck on the database holds
+one thread, not a whole worker, and the worker's main thread keeps heart-beating, so a stalled
+database costs requests, never the worker; `/health` and cached reads keep answering on the
+other threads, and gthread only hands a connection to a thread once its request has started
+arriving. Without REDIS_URL there is ONE worker process: the in-memory rate limits and the
+in-process cache are then exact (one copy of each). With REDIS_URL, WEB_CONCURRENCY processes.
+"""
 
 import multiprocessing
 import os
 import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-# Requests are short; a worker stuck for 30 s is restarted, and shutdowns let requests finish.
+# gthread that buffers request headers in its main thread: slow clients cannot hold threads.
+worker_class = "utilities.gthread_worker.HeaderBufferingWorker"
+threads = max(1, int(os.environ.get("GUNICORN_THREADS") or 8))
+if (os.environ.get("REDIS_URL") or "").strip():
+    workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
+else:
+    workers = 1
+# A worker whose main thread stops heart-beating for this long is restarted. It must exceed the
+# database bounds (connect 5 s, statement 5 s, pool checkout 5 s), so that a slow database
+# fails requests with a JSON 500 and never gets a worker killed; the main thread of a gthread
+# worker does no request work, so in practice only a wedged process trips it.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
@@ -23,6 +40,14 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 # Workers write their metrics into one folder so /metrics can merge them.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="crypto-api-metrics-"))
+
+
+def post_worker_init(worker):
+    """Start the start-up step (seed empty tables, check Redis) in the background: it retries
+    until the database answers and never stops the worker from serving."""
+    from api.startup import start_in_background
+
+    start_in_background(worker.wsgi)
 
 
 def child_exit(server, worker):

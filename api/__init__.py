@@ -1,9 +1,12 @@
-"""Application factory: reads like a table of contents of the app."""
+"""Application factory: reads like a table of contents of the app.
+
+Building the app does no I/O: seeding and start-up checks run in `api.startup`, started by
+gunicorn's `post_worker_init` hook (gunicorn.conf.py), and cannot stop the server from booting.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from flask import Flask
@@ -39,7 +42,6 @@ def create_app(config_class: type | None = None, **overrides: object) -> Flask:
     register_rate_limits(app)
     register_auth(app)  # after the limiter: a flood of anonymous requests meets the limit first
     register_commands(app)
-    run_startup_inspector(app)
     return app
 
 
@@ -116,17 +118,3 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(tokens_group)
     app.cli.add_command(ingest_command)
     app.cli.add_command(worker_command)
-
-
-def run_startup_inspector(app: Flask) -> None:
-    """Seed empty tables when the server starts.
-
-    Skipped under the `flask` command (FLASK_RUN_FROM_CLI), whose `db upgrade` and `seed`
-    manage the schema and data themselves.
-    """
-    if not app.config["SEED_ON_STARTUP"] or os.environ.get("FLASK_RUN_FROM_CLI") == "true":
-        return
-    from utilities.inspector import inspect_and_seed
-
-    with app.app_context():
-        inspect_and_seed(db.engine, app.config["CSV_SOURCE"], on_change=response_cache.bump)

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "v1"
 CACHEABLE_STATUSES = {200, 204, 404}
-STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary")
+# Retry-After: the dashboard's 429/503 from on-demand backfill pass through here too (never stored).
+STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary", "Retry-After")
 # One round trip per lookup: read the data version and the entry stored under it.
 LOOKUP_SCRIPT = """
 local version = redis.call('GET', KEYS[1]) or '0'
@@ -363,6 +364,7 @@ class AppCache:
         # Reads behind READ_AUTH must not be kept by shared caches (proxies, CDNs).
         visibility = "private" if app.config["READ_AUTH"] else "public"
         self.cache_control = f"{visibility}, max-age={app.config['HTTP_CACHE_MAX_AGE']}"
+        self.max_entry_bytes = app.config["CACHE_MAX_ENTRY_KB"] * 1024
         self.backend: LocalBackend | RedisBackend | None = None
         if ttl <= 0:
             self.backend = None
@@ -386,7 +388,8 @@ class AppCache:
         if raw is not None:
             return CachedResponse.decode(raw)
         fresh = CachedResponse.of(compute())
-        if fresh.status in CACHEABLE_STATUSES:
+        # Bounded: a response above CACHE_MAX_ENTRY_KB is served but never stored (memory).
+        if fresh.status in CACHEABLE_STATUSES and len(fresh.body) <= self.max_entry_bytes:
             self.backend.store(version, key, fresh.encode())
         return fresh
 

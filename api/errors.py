@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 
 from api.extensions import db
@@ -56,8 +57,10 @@ def handle_invalid_params(error: InvalidParams) -> Response:
 def handle_database_error(error: SQLAlchemyError) -> Response:
     """500 without internals; connection failures get the message clients can act on."""
     db.session.rollback()
-    connection_lost = isinstance(error, DBAPIError) and (
-        error.connection_invalidated or type(error).__name__ in {"OperationalError", "InterfaceError"}
+    # A full pool (every connection held past DATABASE_POOL_TIMEOUT) is the database being slow.
+    connection_lost = isinstance(error, PoolTimeoutError) or (
+        isinstance(error, DBAPIError)
+        and (error.connection_invalidated or type(error).__name__ in {"OperationalError", "InterfaceError"})
     )
     if connection_lost:
         log.error("Database connection error: %s", error.orig if isinstance(error, DBAPIError) else error)

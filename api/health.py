@@ -3,7 +3,7 @@
 import logging
 
 from flasgger import swag_from
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -11,6 +11,7 @@ from api.docs import spec_path
 from api.extensions import db, response_cache
 from api.rate_limits import rate_limit_exempt
 from api.responses import json_response
+from api.startup import startup_pending
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
@@ -37,4 +38,7 @@ def ready() -> Response:
         log.warning("Readiness check failed: database unreachable: %s", error.orig)
         body = {"detail": "Database unavailable", "status": "unavailable", "database": "unavailable", "cache": cache}
         return json_response(body, 503)
+    if startup_pending(current_app):
+        body = {"detail": "Starting: seeding the database", "status": "starting", "database": "ok", "cache": cache}
+        return json_response(body, 503, headers={"Retry-After": "5"})
     return json_response({"status": "ready", "database": "ok", "cache": cache})

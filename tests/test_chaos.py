@@ -1,6 +1,6 @@
 """Chaos under load: the dependencies fail while 16 clients read, and the service stays correct.
 
-gunicorn (2 sync workers, the project's gunicorn.conf.py) runs on a fresh PostgreSQL database and
+gunicorn (2 gthread workers, the project's gunicorn.conf.py) runs on a fresh PostgreSQL database and
 a redis-server of the test's own; a load client of 16 threads sends a fixed number of reads to
 several endpoints while (a) Redis is stopped and started again, (b) the app's PostgreSQL
 connections are terminated, (c) bulk writes run. Every answer is compared with the one the same
@@ -11,9 +11,12 @@ Run alone with `pytest -m chaos -s` (each test prints its counts).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,17 +29,22 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from flask_migrate import upgrade
 
 from api.extensions import db
 from api.models import User
+from config import BUNDLED_CSV, normalise_database_url
 from tests.conftest import make_app, migrate_and_seed
+from tests.postgres_server import OwnPostgres, own_postgres  # noqa: F401  (fixture)
 from tests.tcp_proxy import free_port
 from tests.writable import basic
+from utilities.inspector import seed_from_csv
 
 pytestmark = pytest.mark.chaos
 
 CONNECTIONS = 16
 WORKERS = 2
+THREADS = 8  # gunicorn.conf.py's default GUNICORN_THREADS
 READ_PATHS = (
     "/api/v1/dashboard?id=all",
     "/api/v1/dashboard?id=all&date=2021-07-01&order_by=1m",
@@ -57,7 +65,7 @@ class Answer:
 
 
 def request(port: int, path: str, method: str = "GET", body: bytes | None = None, headers=None) -> Answer:
-    """One request on a new connection (sync gunicorn workers close each one anyway)."""
+    """One request on a new connection (as a client that does not keep connections alive)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -256,8 +264,9 @@ def test_postgres_connections_terminated_under_load(chaos_service):
     marks = load.run([(400, lambda: killed.append(service.kill_database_connections()))])
     assert killed[0] >= 1  # the app held connections, and lost them
     wrong = wrong_answers(load.answers, expected)
-    # Only requests in flight on a killed connection may fail (one per sync worker), as JSON 500s.
-    assert len(wrong) <= WORKERS, [answer.body for answer in wrong]
+    # Only requests in flight on a killed connection may fail, as JSON 500s: at most one per
+    # request thread (gthread: GUNICORN_THREADS per worker), and never more than the clients.
+    assert len(wrong) <= min(CONNECTIONS, WORKERS * THREADS), [answer.body for answer in wrong]
     for answer in wrong:
         assert answer.status == 500 and answer.content_type == "application/json", service.log_tail()
         assert json.loads(answer.body) == {"detail": "Database connection error"}
@@ -324,3 +333,236 @@ def test_bulk_writes_while_reading(chaos_service, truth):
         f"\nCHAOS bulk writes: {len(load.answers)} reads, 4 writes of {len(candles)} candles while reads "
         f"{span[0]}-{span[1]} were answered; {len(wrong)} failed, 0 duplicate rows"
     )
+
+
+# --- Operating safely: a PostgreSQL of the test's own, stopped, frozen; workers killed; slow clients.
+
+
+@dataclass
+class OwnService:
+    """gunicorn (the project's gunicorn.conf.py) on a PostgreSQL of the test's own."""
+
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def get(self, path: str) -> Answer:
+        return request(self.port, path)
+
+    def workers(self) -> set[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return {int(pid) for pid in children.split()}
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text().splitlines()[-40:])
+
+    def wait_until(self, check: Callable[[], bool], what: str, attempts: int = 1200) -> int:
+        """Poll `check` every 0.1 s (a bounded wait, not a timing check); how many polls it took."""
+        for attempt in range(attempts):
+            if check():
+                return attempt
+            assert self.alive(), f"gunicorn exited while waiting for {what}:\n{self.log_tail()}"
+            time.sleep(0.1)
+        pytest.fail(f"{what} did not happen:\n{self.log_tail()}")
+
+
+@pytest.fixture
+def own_service(tmp_path, project_root) -> Iterator[Callable[..., OwnService]]:
+    started: list[OwnService] = []
+
+    def start(database_url: str, **env: str) -> OwnService:
+        port = free_port()
+        (tmp_path / "metrics").mkdir(exist_ok=True)
+        settings = {
+            "DATABASE_URL": database_url,
+            "CACHE_VERSION_FILE": str(tmp_path / "cache-version"),
+            "RATELIMIT_ENABLED": "off",
+            "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+            # Bounds of the faults below: every database wait ends within 2 s.
+            "DATABASE_CONNECT_TIMEOUT": "2",
+            "DATABASE_STATEMENT_TIMEOUT_MS": "2000",
+            "DATABASE_POOL_TIMEOUT": "2",
+        }
+        drop = ("FLASK_RUN_FROM_CLI", "REDIS_URL", "WEB_CONCURRENCY")
+        environment = {k: v for k, v in os.environ.items() if k not in drop} | settings | env
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "app:app"]
+        with log_path.open("w") as log:
+            process = subprocess.Popen(command, cwd=project_root, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        service = OwnService(port, process, log_path)
+        started.append(service)
+        service.wait_until(lambda: service.get("/health").status == 200, "/health answering")
+        return service
+
+    yield start
+    for service in started:
+        service.process.terminate()
+        service.process.wait(timeout=30)
+
+
+def migrated_database(server: OwnPostgres, seed: bool) -> str:
+    url = server.create_database("crypto")
+    app = make_app(normalise_database_url(url))
+    with app.app_context():
+        upgrade()
+        if seed:
+            seed_from_csv(db.engine, str(BUNDLED_CSV), progress=False)
+        db.engine.dispose()
+    return url
+
+
+def is_json_5xx(answer: Answer) -> bool:
+    return 500 <= answer.status < 600 and answer.content_type == "application/json" and b'"detail"' in answer.body
+
+
+def test_boot_with_the_database_down_then_it_comes_back(own_postgres, own_service, truth):  # noqa: F811
+    """No Redis (one worker, threads). The server boots with PostgreSQL stopped, answers what it
+    can, and seeds the empty database once PostgreSQL is back, with no restart."""
+    url = migrated_database(own_postgres, seed=False)
+    own_postgres.stop()
+    service = own_service(url, SEED_ON_STARTUP="on", LOG_LEVEL="INFO")
+    master, workers = service.process.pid, service.workers()
+    ready = service.get("/ready")
+    assert ready.status == 503 and json.loads(ready.body)["status"] == "unavailable"
+    during = [service.get(path) for path in READ_PATHS * 5]
+    assert all(answer.status == 500 for answer in during), [answer.status for answer in during]
+    assert {json.loads(answer.body)["detail"] for answer in during} == {"Database connection error"}
+    own_postgres.start()
+    polls = service.wait_until(lambda: service.get("/ready").status == 200, "/ready after PostgreSQL came back")
+    rows = service.get("/api/v1/dashboard?id=all")
+    assert rows.status == 200 and len(json.loads(rows.body)) == len(truth.coins)
+    engine = sa.create_engine(normalise_database_url(url), poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM record")).scalar() == truth.total_rows
+    engine.dispose()
+    assert service.alive() and service.process.pid == master and service.workers() == workers
+    assert service.log_path.read_text().count("Seeded 37082 records") == 1
+    print(
+        f"\nCHAOS boot with PostgreSQL down: {len(during)} reads while down, {len(during)} JSON 500; "
+        f"ready {polls / 10:.1f} s after PostgreSQL started; seeded once; same master and worker"
+    )
+
+
+def test_database_stopped_and_a_worker_killed_meanwhile(own_postgres, own_service, own_redis):  # noqa: F811
+    """Two workers (Redis configured), uncached reads. PostgreSQL stops, a worker is killed -9
+    during the outage, PostgreSQL comes back: the replacement boots, reads recover, same master."""
+    url = migrated_database(own_postgres, seed=True)
+    service = own_service(url, REDIS_URL=f"redis://127.0.0.1:{own_redis['port']}/0", WEB_CONCURRENCY="2", CACHE_TTL="0")
+    service.wait_until(lambda: len(service.workers()) == 2, "two workers")
+    expected = references(service)
+    master, workers = service.process.pid, service.workers()
+    victim = min(workers)
+    load = Load(service.port, total=900)
+    actions = [
+        (200, own_postgres.stop),
+        (300, lambda: os.kill(victim, signal.SIGKILL)),
+        (600, own_postgres.start),
+    ]
+    marks = load.run(actions)
+    wrong = wrong_answers(load.answers, expected)
+    resets = [answer for answer in wrong if answer.status == 0]
+    # The only non-JSON failures: requests in flight on the killed worker (at most its threads).
+    assert all(is_json_5xx(answer) for answer in wrong if answer.status != 0), {a.status for a in wrong}
+    assert len(resets) <= 8, service.log_tail()
+    service.wait_until(lambda: len(service.workers()) == 2, "a replacement worker")
+    after = [service.get(path) for path in READ_PATHS * 5]
+    assert wrong_answers(after, expected) == []
+    assert service.alive() and service.process.pid == master
+    assert victim not in service.workers()
+    statuses = sorted({answer.status for answer in wrong})
+    print(
+        f"\nCHAOS PostgreSQL stopped + worker killed: {len(load.answers)} reads, stopped at {marks[0]}, worker "
+        f"killed at {marks[1]}, started at {marks[2]}; {len(wrong)} failed (statuses {statuses}, {len(resets)} "
+        f"resets on the killed worker); then {len(after)} of {len(after)} OK; same master"
+    )
+
+
+def test_database_frozen_beyond_the_worker_timeout(own_postgres, own_service, own_redis):  # noqa: F811
+    """SIGSTOP on every PostgreSQL process for longer than gunicorn's worker timeout (5 s here):
+    /health and cached reads keep answering, reads that need the database end as JSON 500s
+    within the client deadline (not when PostgreSQL resumes), no worker is killed, and reads
+    recover after SIGCONT."""
+    url = migrated_database(own_postgres, seed=True)
+    service = own_service(
+        url, REDIS_URL=f"redis://127.0.0.1:{own_redis['port']}/0", WEB_CONCURRENCY="2", GUNICORN_TIMEOUT="5"
+    )
+    service.wait_until(lambda: len(service.workers()) == 2, "two workers")
+    expected = references(service)  # now cached in Redis
+    master, workers = service.process.pid, service.workers()
+    stuck: list[Answer] = []
+    uncached = [f"/api/v1/dashboard?id=all&date=2021-06-{day:02d}" for day in range(1, 5)]
+    own_postgres.freeze()
+    try:
+        blocked = [threading.Thread(target=lambda p=p: stuck.append(request(service.port, p))) for p in uncached]
+        for thread in blocked:
+            thread.start()
+        served: list[Answer] = []
+        deadline = time.monotonic() + 8  # the freeze lasts at least 8 s: beyond the 5 s worker timeout
+        while time.monotonic() < deadline:
+            served.append(service.get("/health"))
+            served.extend(service.get(path) for path in READ_PATHS)
+            time.sleep(0.2)
+        assert service.workers() == workers  # nothing was killed during the freeze
+        # The client-side deadline (statement timeout 2 s + 2 s) ended them before PostgreSQL resumed.
+        answered_while_frozen = list(stuck)
+    finally:
+        own_postgres.thaw()
+    for thread in blocked:
+        thread.join(timeout=60)
+    assert len(answered_while_frozen) == len(uncached)
+    health = [answer for answer in served if answer.path == "/health"]
+    cached = [answer for answer in served if answer.path != "/health"]
+    assert all(answer.status == 200 for answer in health)
+    assert wrong_answers(cached, expected) == []
+    assert len(stuck) == len(uncached)
+    assert all(is_json_5xx(answer) for answer in stuck), [(a.status, a.body) for a in stuck]
+    assert {json.loads(answer.body)["detail"] for answer in stuck} == {"Database connection error"}
+    after = [service.get(path) for path in [*READ_PATHS, *uncached] * 3]
+    assert all(answer.status == 200 for answer in after)
+    assert service.alive() and service.process.pid == master and service.workers() == workers
+    print(
+        f"\nCHAOS PostgreSQL frozen 8 s (worker timeout 5 s): {len(health)} /health and {len(cached)} cached "
+        f"reads answered during it, all 200; {len(stuck)} uncached reads: statuses "
+        f"{sorted(a.status for a in stuck)}; then {len(after)} of {len(after)} OK; no worker restarted"
+    )
+
+
+def test_slow_clients_during_load(chaos_service):
+    """64 sockets that send a header line every 2 s, for the whole load: every read answers."""
+    service = chaos_service()
+    expected = references(service)
+    workers = service.workers()
+    stop = threading.Event()
+    sockets = []
+    for _ in range(64):
+        slow = socket.create_connection(("127.0.0.1", service.port))
+        slow.sendall(b"GET /health HTTP/1.1\r\nHost: slow\r\n")
+        sockets.append(slow)
+
+    def trickle() -> None:
+        line = 0
+        while not stop.wait(2):
+            line += 1
+            for slow in sockets:
+                with contextlib.suppress(OSError):
+                    slow.sendall(f"X-Slow-{line}: x\r\n".encode())
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    try:
+        load = Load(service.port, total=1200)
+        load.run([])
+        health = [service.get("/health") for _ in range(20)]
+    finally:
+        stop.set()
+        trickler.join(timeout=10)
+        for slow in sockets:
+            slow.close()
+    assert wrong_answers(load.answers, expected) == []
+    assert all(answer.status == 200 for answer in health)
+    assert service.workers() == workers
+    print(f"\nCHAOS 64 slow clients: {len(load.answers)} reads and {len(health)} /health during them, 0 failed")

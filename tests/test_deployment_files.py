@@ -111,11 +111,20 @@ def test_gunicorn_config(monkeypatch):
     monkeypatch.setenv("PORT", "9123")
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp")
+    monkeypatch.delenv("REDIS_URL", raising=False)
     settings: dict = {}
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), settings)
     assert settings["bind"] == "0.0.0.0:9123"
-    assert settings["workers"] == 3
+    # Without Redis: one process (in-memory limits and cache stay exact), threads for concurrency.
+    assert settings["workers"] == 1 and settings["threads"] == 8
+    assert settings["worker_class"] == "utilities.gthread_worker.HeaderBufferingWorker"
     assert settings["accesslog"] is None and settings["graceful_timeout"] > 0
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    with_redis: dict = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), with_redis)
+    assert with_redis["workers"] == 3
+    # The worker timeout exceeds every database bound (connect, statement + grace, pool): seconds.
+    assert with_redis["timeout"] > 5 + 7 + 5
 
 
 def test_env_example_lists_every_setting():

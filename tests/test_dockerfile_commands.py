@@ -73,6 +73,12 @@ def test_image_commands_in_a_fresh_virtualenv(tmp_path):
         healthcheck = next(args for op, args in runtime if op == "HEALTHCHECK")
         probe = json.loads(healthcheck[healthcheck.index("CMD") + 3 :].strip())
         assert subprocess.run(probe, env=env, timeout=30).returncode == 0
+        for _ in range(300):  # seeding runs in the background: /ready says when it is done
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/dashboard?id=all", timeout=10) as response:
             assert response.headers["X-Total-Count"] == "23"
     finally:

@@ -49,7 +49,7 @@ def test_dashboard_operation(spec):
     assert params["id"]["required"] is True
     assert set(params["order_by"]["enum"]) >= {"crypto", "24h-volume", "market-cap", "change_1m", "volume_24h"}
     assert params["per_page"]["maximum"] == 1000
-    assert set(operation["responses"]) == {"200", "202", "204", "304", "400", "401", "404", "429", "500"}
+    assert set(operation["responses"]) == {"200", "202", "204", "304", "400", "401", "404", "429", "500", "503"}
     assert {"ETag", "Cache-Control", "X-Total-Count"} <= set(operation["responses"]["200"]["headers"])
     assert operation["responses"]["200"]["headers"]["X-Total-Count"]["type"] == "integer"
     row = spec["definitions"]["DashboardRow"]["properties"]

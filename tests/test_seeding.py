@@ -125,14 +125,22 @@ def test_startup_inspector_seeds_only_empty_tables(migrated, caplog):
     assert any("tables already hold data (37082 records); not seeding" in m for m in messages)
 
 
-def test_app_start_runs_the_inspector(tmp_path):
+def test_startup_step_seeds_but_building_the_app_does_not(tmp_path):
+    from api.startup import start_in_background
+
     url = f"sqlite:///{tmp_path / 'start.sqlite'}"
     app = make_app(url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
     started = make_app(url, SEED_ON_STARTUP=True, CACHE_TTL=60, CACHE_VERSION_FILE=str(tmp_path / "v"))
-    assert started.test_client().get("/api/v1/dashboard?id=all").headers["X-Total-Count"] == "23"
+    client = started.test_client()
+    assert client.get("/api/v1/dashboard?id=all").status_code == 204  # create_app did no I/O: still empty
+    thread = start_in_background(started)  # what gunicorn's post_worker_init hook does
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert client.get("/ready").status_code == 200
+    assert client.get("/api/v1/dashboard?id=all").headers["X-Total-Count"] == "23"
     assert (tmp_path / "v").read_text() == "1"  # the seed invalidated cached reads
 
 

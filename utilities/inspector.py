@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 import click
 from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from utilities.csv_source import count_sources, read_source
 from utilities.record_store import store_records
@@ -172,6 +175,11 @@ def inspect_and_seed(engine: Engine, source: str, on_change: Callable[[], None] 
     except SchemaMissingError as error:
         log.error("%s (the run command `make run` does this for you)", error)
         return SeedResult(seeded=False, reason=str(error))
+    _log_result(result, source)
+    return result
+
+
+def _log_result(result: SeedResult, source: str) -> None:
     if result.seeded:
         log.info(
             "Seeded %d records from %d CSV files in %.2f s (source: %s)",
@@ -182,4 +190,44 @@ def inspect_and_seed(engine: Engine, source: str, on_change: Callable[[], None] 
         )
     else:
         log.info("Start-up inspector: %s (%d records); not seeding", result.reason, result.records_total)
-    return result
+
+
+def seed_when_reachable(
+    engine: Engine,
+    source: str,
+    *,
+    on_change: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
+    first_delay: float = 1.0,
+    max_delay: float = 30.0,
+) -> SeedResult | None:
+    """The start-up rule, retried with back-off while the database is unreachable or its schema
+    is missing, so a server that booted during an outage seeds once the database answers.
+
+    Returns the result, or None when `stop` was set first. Each kind of failure is logged once
+    per outage, not once per attempt.
+    """
+    stop = stop or threading.Event()
+    delay = first_delay
+    last_problem = ""
+    while not stop.is_set():
+        try:
+            result = seed_from_csv(engine, source, only_if_empty=True, on_change=on_change)
+        except SchemaMissingError as error:
+            problem = f"{error} (the run command `make run` and the Docker image do this for you)"
+        except (OperationalError, PoolTimeoutError) as error:
+            lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+            problem = f"Database not reachable: {lines[0] if lines else type(error).__name__}"
+        else:
+            if last_problem:
+                log.warning("Start-up inspector: the database answers again")
+            _log_result(result, source)
+            return result
+        if problem != last_problem:
+            log.error(
+                "Start-up inspector: %s; retrying with back-off (up to %.0f s) until it answers", problem, max_delay
+            )
+            last_problem = problem
+        stop.wait(delay)
+        delay = min(delay * 2, max_delay)
+    return None

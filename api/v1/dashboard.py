@@ -27,10 +27,27 @@ def render_dashboard(query: DashboardQuery) -> Response:
 
 
 def queue_backfills(symbols: list[str]) -> Response:
-    """202: one backfill job per unknown symbol (never two at once for a symbol)."""
-    from api.jobs import enqueue_backfill
+    """202: one backfill job per unknown symbol (never two at once for a symbol).
 
-    jobs = {symbol: enqueue_backfill(symbol) for symbol in symbols}
+    Bounded: more unknown symbols than ON_DEMAND_MAX_SYMBOLS is the plain 404; a client past its
+    hourly job quota gets 429; Redis down is 503. Nothing here can hold a worker for long.
+    """
+    from api.jobs import JobQuotaExceeded, JobsUnavailable, enqueue_backfill
+
+    most = current_app.config["ON_DEMAND_MAX_SYMBOLS"]
+    if len(symbols) > most:
+        detail = f"Unknown symbol(s): {', '.join(symbols)} (on-demand backfill takes at most {most} per request)"
+        return error_response(404, detail)
+    try:
+        jobs = {symbol: enqueue_backfill(symbol, request.remote_addr or "unknown") for symbol in symbols}
+    except JobQuotaExceeded as exceeded:
+        response = error_response(429, "Too many backfill jobs from this client this hour; retry after Retry-After")
+        response.headers["Retry-After"] = str(exceeded.retry_after)
+        return response
+    except JobsUnavailable:
+        response = error_response(503, "Backfill queue unavailable (Redis not answering); retry later")
+        response.headers["Retry-After"] = "5"
+        return response
     detail = f"Symbol(s) {', '.join(symbols)} not stored yet: backfill queued; poll /api/v1/jobs/<job>"
     return json_response({"detail": detail, "job": jobs[symbols[0]], "jobs": jobs}, 202)
 

@@ -8,6 +8,9 @@ from api.docs import spec_path
 from api.errors import error_response
 from api.responses import json_response
 
+# Seconds a client should wait before asking again while Redis (the job queue) is down.
+JOBS_RETRY_AFTER = 5
+
 
 class JobStatus(Resource):
     """Thin resource: look the job up on Redis."""
@@ -15,11 +18,16 @@ class JobStatus(Resource):
     @swag_from(spec_path("job.yml"))
     def get(self, job_id: str) -> Response:
         """Queued, started, finished (with what was stored) or failed (with why)."""
-        if not current_app.config["REDIS_URL"] or len(job_id) > 200:
+        if not current_app.config["REDIS_URL"]:
             return error_response(404, f"Unknown job: {job_id[:200]}")
-        from api.jobs import job_status
+        from api.jobs import JobsUnavailable, job_status
 
-        status = job_status(job_id)
+        try:
+            status = job_status(job_id)
+        except JobsUnavailable:
+            response = error_response(503, "Job queue unavailable (Redis not answering); retry later")
+            response.headers["Retry-After"] = str(JOBS_RETRY_AFTER)
+            return response
         if status is None:
-            return error_response(404, f"Unknown job: {job_id}")
+            return error_response(404, f"Unknown job: {job_id[:200]}")
         return json_response(status, headers={"Cache-Control": "no-store"})
