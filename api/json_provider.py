@@ -6,8 +6,8 @@ round-trip floats, integers, escapes, key order); where it differs, the standard
 bytes are kept:
 
 - floats below 1e-4 in magnitude: orjson writes `0.00001` and `1e-7` where Python writes
-  `1e-05` and `1e-07`; when the encoded bytes may hold one (`e-` or `0.0000` occurs), those
-  floats are re-encoded with `repr()` as orjson fragments;
+  `1e-05` and `1e-07`; when the encoded bytes may hold one (a token starting `0.0000`, or
+  `e-`), those floats are re-encoded with `repr()` as orjson fragments;
 - non-ASCII text: orjson writes UTF-8, Flask `\\u` escapes; such bodies go to the standard
   library (a non-ASCII byte is a fast check over the bytes);
 - integers beyond 64 bits, non-string keys and any other type orjson refuses: the standard
@@ -19,6 +19,7 @@ NaN and infinities are not produced: every stored number is finite (writes rejec
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -28,6 +29,8 @@ COMPACT = (",", ":")
 # Dates, datetimes and dataclasses go through Flask's `default`, as before (orjson would write ISO).
 OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 SMALL = 1e-4
+# How orjson writes a float below 1e-4: `0.0000...` as a whole number token, or an exponent `e-`.
+SMALL_FLOAT = re.compile(rb"[-:,\[]0\.0000|e-")
 
 
 def _python_floats(value: Any) -> Any:
@@ -59,7 +62,7 @@ class FastJSONProvider(DefaultJSONProvider):
             return self._standard(obj)
         if not body.isascii():
             return self._standard(obj)
-        if b"e-" in body or b"0.0000" in body:
+        if (b"e-" in body or b"0.0000" in body) and SMALL_FLOAT.search(body):
             body = orjson.dumps(_python_floats(obj), default=self._orjson_default, option=OPTIONS)
         return body
 

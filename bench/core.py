@@ -45,7 +45,17 @@ from config import BUNDLED_CSV, TestConfig, normalise_database_url
 from utilities.inspector import seed_from_csv
 
 TEN_YEARS = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval="
-DASHBOARD_FIELDS = ("name", "symbol", "date", "price", "change_24h", "change_7d", "change_1m", "volume_24h", "market_cap")
+DASHBOARD_FIELDS = (
+    "name",
+    "symbol",
+    "date",
+    "price",
+    "change_24h",
+    "change_7d",
+    "change_1m",
+    "volume_24h",
+    "market_cap",
+)
 CANDLE_FIELDS = ("period_start", "days", "open", "high", "low", "close", "volume", "market_cap")
 SEARCH_REFERENCE_MS = (1.0, 1.1)
 
@@ -179,14 +189,18 @@ def main() -> None:
         ms = {name: statistics.median(values) for name, values in samples.items()}
         db.engine.dispose()
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"database: {sa.make_url(url).get_backend_name()}")
     print(f"seed bundled CSVs (37,082 rows): {seed.seconds:.3f} s; idempotent re-run: {reseed.seconds:.3f} s")
     print(f"median of {args.repeat} in-process requests (Flask test client, no cache, limits on, access log on)\n")
     print("| what | project | floor, same run | ratio | target |")
     print("|---|---|---|---|---|")
     dashboard_net = ms["dashboard"] - ms["health"]
-    print(f"| `GET /health` | {ms['health']:.3f} ms | bare Flask `jsonify`, {ms['bare']:.3f} ms | {ms['health'] / ms['bare']:.2f}x | <= 1.5x |")
+    print(
+        f"| `GET /health` | {ms['health']:.3f} ms | bare Flask `jsonify`, {ms['bare']:.3f} ms | {ms['health'] / ms['bare']:.2f}x | <= 1.5x |"
+    )
     print(
         f"| dashboard `id=all` minus `/health` | {dashboard_net:.3f} ms | its SQL on the driver + `json.dumps`, "
         f"{ms['dashboard floor']:.3f} ms | {dashboard_net / ms['dashboard floor']:.2f}x | <= 3x |"
