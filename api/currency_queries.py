@@ -259,7 +259,7 @@ def price_history(session: Session, query: HistoryQuery) -> History:
         return History(found=False, candles=[])
     if rows[0].period is None:  # the coin is stored, with nothing in range: one row of NULLs
         return History(found=True, candles=[])
-    candles = [dict(zip(fields, row[1:])) for row in rows]
+    candles = [dict(zip(fields, row[1:], strict=True)) for row in rows]
     if type(rows[0].period) is not str:  # PostgreSQL's driver gives `date`; SQLite's text is ISO already
         for candle in candles:
             candle["period_start"] = candle["period_start"].isoformat()

@@ -5,7 +5,8 @@ Needs `wrk` (Debian package). The database is migrated and seeded from the bundl
 a temporary SQLite file; pass a scratch PostgreSQL database to measure that). Two gunicorn runs
 with the project's gunicorn.conf.py and the same workers: the cache on (`GET /health` and the
 cached `dashboard?id=all`), then `CACHE_TTL=0` (the same dashboard, uncached: every request
-queries the database), and BTC's 10-year daily history uncached. Rate limits are off: one generator on one address is throttled by design.
+queries the database), and BTC's 10-year daily history uncached. Rate limits are off: one
+generator on one address is throttled by design.
 Prints a Markdown table and exits 1 if any answer was not 2xx or any socket failed.
 """
 
