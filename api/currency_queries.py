@@ -128,7 +128,7 @@ def catalogue_page(session: Session, query: CatalogueQuery) -> CataloguePage:
     if query.q:
         text = query.q.lower()
         binds |= {"q": text, "prefix": like_pattern(text) + "%", "contains": "%" + like_pattern(text) + "%"}
-    result = session.execute(_catalogue_statement("search" if query.q else "all"), binds).all()
+    result = session.connection().execute(_catalogue_statement("search" if query.q else "all"), binds).all()
     total = result[0].total if result else 0
     return CataloguePage(rows=[_summary(row) for row in result if row.rank > offset], total=total)
 
@@ -136,7 +136,7 @@ def catalogue_page(session: Session, query: CatalogueQuery) -> CataloguePage:
 def currency_summary(session: Session, symbol: str) -> dict | None:
     """One currency with the catalogue's fields, or None."""
     binds = {"symbol": symbol, "first_rank": 1, "last_rank": 1}
-    row = session.execute(_catalogue_statement("symbol"), binds).first()
+    row = session.connection().execute(_catalogue_statement("symbol"), binds).first()
     return _summary(row) if row else None
 
 
@@ -250,7 +250,7 @@ def price_history(session: Session, query: HistoryQuery) -> History:
     if query.end is not None:
         binds["end"] = query.end
     statement = _history_statement(query.interval, query.start is not None, query.end is not None)
-    result = session.execute(statement, binds)
+    result = session.connection().execute(statement, binds)  # Core: no ORM steps for a plain select
     # Each candle's fields are the statement's columns after the coin's id ("period" is served as
     # "period_start"), built by C code (zip, dict), not a Python expression per value.
     fields = ["period_start" if key == "period" else key for key in list(result.keys())[1:]]
