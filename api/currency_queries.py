@@ -253,7 +253,9 @@ def price_history(session: Session, query: HistoryQuery) -> History:
     result = session.connection().execute(statement, binds)  # Core: no ORM steps for a plain select
     # Each candle's fields are the statement's columns after the coin's id ("period" is served as
     # "period_start"), built by C code (zip, dict), not a Python expression per value.
-    fields = ["period_start" if key == "period" else key for key in list(result.keys())[1:]]
+    fields = [
+        "period_start" if key == "period" else str(key) for key in list(result.keys())[1:]
+    ]  # str, not quoted_name
     rows = result.all()
     if not rows:
         return History(found=False, candles=[])
