@@ -43,7 +43,7 @@ def random_floats(count: int) -> list[float]:
 
 
 def test_floats_are_written_as_python_writes_them(provider_app):
-    values = random_floats(20_000) + [1e-05, 9.999e-05, 0.0001, 1e16, 1e15, 5e-324, -0.0, 0.0, 100.00001]
+    values = [*random_floats(20_000), 1e-05, 9.999e-05, 0.0001, 1e16, 1e15, 5e-324, -0.0, 0.0, 100.00001]
     assert provider_app.json.dumps(values, separators=(",", ":")) == standard(values, provider_app)
     assert provider_app.json.dumps({"price": 8.5e-05}, separators=(",", ":")) == '{"price":8.5e-05}'
 
