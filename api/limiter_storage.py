@@ -33,7 +33,7 @@ class InlineExpiryMemoryStorage(MemoryStorage):
         super().__setstate__(state)
         self.timer.cancel()
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (overrides the parent's private hook)
+    def _MemoryStorage__schedule_expiry(self) -> None:
         """Called by the parent on each hit: expire inline when the interval has passed."""
         now = time.monotonic()
         if now >= self._next_expiry:
