@@ -22,7 +22,7 @@ EXPIRY_INTERVAL = 1.0
 class InlineExpiryMemoryStorage(MemoryStorage):
     """`memory://` without its timer thread (registered as `inline-memory://`)."""
 
-    STORAGE_SCHEME = ["inline-memory"]
+    STORAGE_SCHEME = "inline-memory"
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
