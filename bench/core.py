@@ -3,9 +3,9 @@
 Usage: `python bench/core.py [--database-url URL] [--repeat N]`. Without a URL it uses a
 temporary SQLite file; pass a PostgreSQL URL (an empty, scratch database: its tables are
 dropped and recreated) to measure there. In-process requests through the Flask test client,
-the response cache off, as production runs otherwise: rate limits on (a budget too large to
-throttle), one access-log line per request formatted as JSON (written to /dev/null) and
-Prometheus metrics. Floors, in the same run:
+the response cache off, as production runs otherwise: rate limits on (100,000 per second:
+the moving window then holds about a second of requests, not a minute's thousands), one
+access-log line per request formatted as JSON (written to /dev/null) and Prometheus metrics. Floors, in the same run:
 
 - `/health`: a bare Flask app whose one view returns `jsonify`;
 - dashboard `id=all` minus `/health`: the endpoint's own SQL run on the bare driver, its rows
@@ -110,11 +110,36 @@ def bare_flask() -> Flask:
     return app
 
 
+def use_proposed_limiter_storage() -> None:
+    """`memory://` answered by the inline-expiry storage (proposed: `storage_uri="inline-memory://"`)."""
+    from limits._storage_scheme import SCHEMES
+
+    from api.limiter_storage import InlineExpiryMemoryStorage
+
+    SCHEMES["memory"] = InlineExpiryMemoryStorage
+
+
+def skip_limits_of_exempt_endpoints(app: Flask) -> None:
+    """Proposed: a request filter, so probes skip the limiter before it resolves any limit."""
+    from flask import request
+
+    from api.rate_limits import EXEMPT_ENDPOINTS
+
+    app.extensions["rate_limiter"].request_filter(lambda: request.endpoint in EXEMPT_ENDPOINTS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", help="scratch database (default: a temporary SQLite file)")
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument(
+        "--proposed-limiter",
+        action="store_true",
+        help="measure with the rate-limit change proposed in docs/performance.md (not in api/rate_limits.py)",
+    )
     args = parser.parse_args()
+    if args.proposed_limiter:
+        use_proposed_limiter_storage()
     workdir = tempfile.TemporaryDirectory()
     url = normalise_database_url(args.database_url or f"sqlite:///{workdir.name}/bench.sqlite")
 
@@ -123,8 +148,10 @@ def main() -> None:
     handler = logging.StreamHandler(sink)
     handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{"))
     logging.getLogger().addHandler(handler)
-    settings = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "1000000000 per minute", "LOG_LEVEL": "INFO"}
+    settings = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "100000 per second", "LOG_LEVEL": "INFO"}
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **settings)
+    if args.proposed_limiter:
+        skip_limits_of_exempt_endpoints(app)
     client = app.test_client()
     bare = bare_flask().test_client()
     with app.app_context():
@@ -193,7 +220,8 @@ def main() -> None:
     print(f"machine: {machine}, Python {platform.python_version()}")
     print(f"database: {sa.make_url(url).get_backend_name()}")
     print(f"seed bundled CSVs (37,082 rows): {seed.seconds:.3f} s; idempotent re-run: {reseed.seconds:.3f} s")
-    print(f"median of {args.repeat} in-process requests (Flask test client, no cache, limits on, access log on)\n")
+    limiter = "proposed limiter change applied" if args.proposed_limiter else "api/rate_limits.py as it is"
+    print(f"median of {args.repeat} in-process requests (test client, no cache, limits on: {limiter}, access log on)\n")
     dashboard_net = ms["dashboard"] - ms["health"]
     low, high = SEARCH_REFERENCE_MS
     rows = [
