@@ -235,7 +235,7 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
     # SQLite stores days as ISO text: take it as is (no parsing into `date` and back per row).
     columns = [type_coerce(c, String).label("period") if c.key == "period" else c for c in candles.c]
     return (
-        select(currency.c.id, *columns)
+        select(*columns, currency.c.id)  # the id last: candles are zip(fields, row), no slicing
         .select_from(currency.outerjoin(candles, true()))
         .where(currency.c.symbol == bindparam("symbol"))
         .order_by(candles.c.period)
@@ -251,17 +251,16 @@ def price_history(session: Session, query: HistoryQuery) -> History:
         binds["end"] = query.end
     statement = _history_statement(query.interval, query.start is not None, query.end is not None)
     result = session.connection().execute(statement, binds)  # Core: no ORM steps for a plain select
-    # Each candle's fields are the statement's columns after the coin's id ("period" is served as
-    # "period_start"), built by C code (zip, dict), not a Python expression per value.
-    fields = [
-        "period_start" if key == "period" else str(key) for key in list(result.keys())[1:]
-    ]  # str, not quoted_name
+    # Each candle's fields are the statement's columns before the coin's id ("period" is served as
+    # "period_start"; plain str, not SQLAlchemy's quoted_name), built by C code (zip, dict), not a
+    # Python expression per value.
+    fields = ["period_start" if key == "period" else str(key) for key in list(result.keys())[:-1]]
     rows = result.all()
     if not rows:
         return History(found=False, candles=[])
     if rows[0].period is None:  # the coin is stored, with nothing in range: one row of NULLs
         return History(found=True, candles=[])
-    candles = [dict(zip(fields, row[1:], strict=True)) for row in rows]
+    candles = [dict(zip(fields, row, strict=False)) for row in rows]  # zip stops before the id
     if type(rows[0].period) is not str:  # PostgreSQL's driver gives `date`; SQLite's text is ISO already
         for candle in candles:
             candle["period_start"] = candle["period_start"].isoformat()

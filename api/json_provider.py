@@ -28,9 +28,10 @@ COMPACT = (",", ":")
 # Dates, datetimes and dataclasses go through Flask's `default`, as before (orjson would write ISO).
 OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 SMALL = 1e-4
-# How orjson writes a float below 1e-4: a number token `0.0000...` (after `:`, `,`, `[` or a
-# minus sign), or an exponent `e-`. Substring tests run at memory speed; a regex would not.
-SMALL_FLOAT_MARKS = (b"e-", b":0.0000", b",0.0000", b"[0.0000", b"-0.0000")
+# How orjson writes a float below 1e-4: an exponent `e-`, or a number token `0.0000...` (after
+# `:`, `,`, `[` or a minus sign). Substring tests run in C; each scans the whole body, so the
+# common case is two scans, and the four anchored ones run only when `0.0000` occurs at all.
+SMALL_FLOAT_ANCHORED = (b":0.0000", b",0.0000", b"[0.0000", b"-0.0000")
 
 
 def _python_floats(value: Any) -> Any:
@@ -62,7 +63,7 @@ class FastJSONProvider(DefaultJSONProvider):
             return self._standard(obj)
         if not body.isascii():
             return self._standard(obj)
-        if any(mark in body for mark in SMALL_FLOAT_MARKS):
+        if b"e-" in body or (b"0.0000" in body and any(mark in body for mark in SMALL_FLOAT_ANCHORED)):
             body = orjson.dumps(_python_floats(obj), default=self._orjson_default, option=OPTIONS)
         return body
 
