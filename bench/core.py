@@ -186,7 +186,7 @@ def main() -> None:
         def history_floor() -> bytes:
             candles = [
                 dict(zip(CANDLE_FIELDS, (iso(period), *rest), strict=True))
-                for _id, period, *rest in history_sql()
+                for period, *rest, _id in history_sql()  # the statement ends with the coin's id
                 if period is not None
             ]
             return json.dumps(candles, separators=(",", ":")).encode()
