@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.auth import register_auth
 from api.extensions import db, migrate, response_cache, swagger
+from api.json_provider import FastJSONProvider
 from api.observability import configure_logging, register_metrics, register_request_logging
 from api.rate_limits import register_rate_limits
 from api.security import check_production_settings, register_security
@@ -30,7 +31,7 @@ def create_app(config_class: type | None = None, **overrides: object) -> Flask:
     app.config.from_object(config_class or config_for_environment())
     app.config.update(overrides)
     check_production_settings(app)
-    app.json.sort_keys = False
+    app.json = FastJSONProvider(app)  # orjson, same bytes as the standard library
     configure_logging(app)
     ensure_sqlite_folder(app)
     register_extensions(app)

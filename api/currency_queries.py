@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, literal, or_, select, true
+from sqlalchemy import Date, Select, String, and_, bindparam, case, func, literal, or_, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from api.models import Currency, Record
@@ -128,7 +128,7 @@ def catalogue_page(session: Session, query: CatalogueQuery) -> CataloguePage:
     if query.q:
         text = query.q.lower()
         binds |= {"q": text, "prefix": like_pattern(text) + "%", "contains": "%" + like_pattern(text) + "%"}
-    result = session.execute(_catalogue_statement("search" if query.q else "all"), binds).all()
+    result = session.connection().execute(_catalogue_statement("search" if query.q else "all"), binds).all()
     total = result[0].total if result else 0
     return CataloguePage(rows=[_summary(row) for row in result if row.rank > offset], total=total)
 
@@ -136,7 +136,7 @@ def catalogue_page(session: Session, query: CatalogueQuery) -> CataloguePage:
 def currency_summary(session: Session, symbol: str) -> dict | None:
     """One currency with the catalogue's fields, or None."""
     binds = {"symbol": symbol, "first_rank": 1, "last_rank": 1}
-    row = session.execute(_catalogue_statement("symbol"), binds).first()
+    row = session.connection().execute(_catalogue_statement("symbol"), binds).first()
     return _summary(row) if row else None
 
 
@@ -232,8 +232,10 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
             func.min(days.c.last_cap).label("market_cap"),
         ).group_by(days.c.period)
     candles = candles.order_by("period").limit(MAX_CANDLES + 1).subquery("candles")
+    # SQLite stores days as ISO text: take it as is (no parsing into `date` and back per row).
+    columns = [type_coerce(c, String).label("period") if c.key == "period" else c for c in candles.c]
     return (
-        select(currency.c.id, candles)
+        select(*columns, currency.c.id)  # the id last: candles are zip(fields, row), no slicing
         .select_from(currency.outerjoin(candles, true()))
         .where(currency.c.symbol == bindparam("symbol"))
         .order_by(candles.c.period)
@@ -248,23 +250,20 @@ def price_history(session: Session, query: HistoryQuery) -> History:
     if query.end is not None:
         binds["end"] = query.end
     statement = _history_statement(query.interval, query.start is not None, query.end is not None)
-    result = session.execute(statement, binds).all()
-    if not result:
+    result = session.connection().execute(statement, binds)  # Core: no ORM steps for a plain select
+    # Each candle's fields are the statement's columns before the coin's id ("period" is served as
+    # "period_start"; plain str, not SQLAlchemy's quoted_name), built by C code (zip, dict), not a
+    # Python expression per value.
+    fields = ["period_start" if key == "period" else str(key) for key in list(result.keys())[:-1]]
+    rows = result.all()
+    if not rows:
         return History(found=False, candles=[])
-    candles = [
-        {
-            "period_start": period.isoformat(),
-            "days": days,
-            "open": open_,
-            "high": high,
-            "low": low,
-            "close": close,
-            "volume": volume,
-            "market_cap": market_cap,
-        }
-        for _, period, days, open_, high, low, close, volume, market_cap in result
-        if period is not None
-    ]
+    if rows[0].period is None:  # the coin is stored, with nothing in range: one row of NULLs
+        return History(found=True, candles=[])
+    candles = [dict(zip(fields, row, strict=False)) for row in rows]  # zip stops before the id
+    if type(rows[0].period) is not str:  # PostgreSQL's driver gives `date`; SQLite's text is ISO already
+        for candle in candles:
+            candle["period_start"] = candle["period_start"].isoformat()
     if len(candles) > MAX_CANDLES:
         return History(found=True, candles=[], too_many=True)
     return History(found=True, candles=candles)

@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Row, Select, and_, bindparam, case, false, func, literal, or_, select, union_all
+from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from api.models import Currency, Record
@@ -59,11 +59,17 @@ class DashboardPage:
     total: int
 
 
+@functools.lru_cache(maxsize=1)
+def _symbol_ids_statement() -> Select:
+    """(id, symbol) of the stored ones among `symbols` (an expanding bind)."""
+    return select(currency_table.c.id, currency_table.c.symbol).where(
+        currency_table.c.symbol.in_(bindparam("symbols", expanding=True))
+    )
+
+
 def _currency_ids(session: Session, symbols: tuple[str, ...]) -> list[int]:
     """Ids of `symbols`; raises `UnknownSymbolsError` naming those not stored."""
-    found = session.execute(
-        select(currency_table.c.id, currency_table.c.symbol).where(currency_table.c.symbol.in_(symbols))
-    ).all()
+    found = session.connection().execute(_symbol_ids_statement(), {"symbols": list(symbols)}).all()
     stored = {symbol for _, symbol in found}
     unknown = [symbol for symbol in symbols if symbol not in stored]
     if unknown:
@@ -153,7 +159,8 @@ def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
     offset = (query.page - 1) * query.per_page
     binds.update(first_rank=offset + 1, last_rank=offset + query.per_page)
     statement = _dashboard_statement(query.order_by, query.descending, query.symbols is not None)
-    result = session.execute(statement, binds).all()
+    # Core execution on the session's connection: a plain select needs none of the ORM's steps.
+    result = session.connection().execute(statement, binds).all()
 
     total = result[0].total if result else 0
     rows = [
@@ -174,15 +181,22 @@ def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
     return DashboardPage(rows=rows, total=total)
 
 
-def find_currency(session: Session, term: str) -> Row | None:
-    """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol)."""
+@functools.lru_cache(maxsize=1)
+def _search_statement() -> Select:
+    """Exact name match first, then symbol; built once (binds `name`, lower case, and `symbol`)."""
     currency = currency_table
-    name_matches = func.lower(currency.c.name) == term.lower()
-    # Symbols are ASCII: upper-casing a look-alike ("\u017fol") would name a real coin (SOL).
-    symbol_matches = currency.c.symbol == term.upper() if term.isascii() else false()
-    return session.execute(
+    name_matches = func.lower(currency.c.name) == bindparam("name")
+    return (
         select(currency.c.name, currency.c.symbol)
-        .where(or_(name_matches, symbol_matches))
+        .where(or_(name_matches, currency.c.symbol == bindparam("symbol")))
         .order_by(case((name_matches, 0), else_=1), currency.c.id)
         .limit(1)
-    ).first()
+    )
+
+
+def find_currency(session: Session, term: str) -> Row | None:
+    """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol)."""
+    # Symbols are ASCII: upper-casing a look-alike ("\u017fol") would name a real coin (SOL), so a
+    # non-ASCII term can only match a name (no symbol equals the empty string).
+    symbol = term.upper() if term.isascii() else ""
+    return session.connection().execute(_search_statement(), {"name": term.lower(), "symbol": symbol}).first()

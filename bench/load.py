@@ -1,11 +1,12 @@
-"""Load: 60 s at 64 connections against gunicorn on 127.0.0.1 (wrk), three endpoints side by side.
+"""Load: 60 s at 64 connections against gunicorn on 127.0.0.1 (wrk), four endpoints side by side.
 
 Usage: `python bench/load.py [--database-url URL] [--redis-url URL] [--seconds 60] [--connections 64]`.
 Needs `wrk` (Debian package). The database is migrated and seeded from the bundled CSVs (default:
 a temporary SQLite file; pass a scratch PostgreSQL database to measure that). Two gunicorn runs
 with the project's gunicorn.conf.py and the same workers: the cache on (`GET /health` and the
 cached `dashboard?id=all`), then `CACHE_TTL=0` (the same dashboard, uncached: every request
-queries the database). Rate limits are off: one generator on one address is throttled by design.
+queries the database), and BTC's 10-year daily history uncached. Rate limits are off: one
+generator on one address is throttled by design.
 Prints a Markdown table and exits 1 if any answer was not 2xx or any socket failed.
 """
 
@@ -22,6 +23,7 @@ import redis
 from harness import WrkResult, free_port, machine, seeded_database, serve, wrk
 
 DASHBOARD = "/api/v1/dashboard?id=all"
+HISTORY = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval=1d"
 
 
 def measure(env: dict[str, str], paths: list[str], args: argparse.Namespace) -> list[WrkResult]:
@@ -54,7 +56,7 @@ def main() -> None:
     if args.redis_url:
         env |= {"REDIS_URL": args.redis_url, "CACHE_KEY_PREFIX": prefix}
     trivial, cached = measure(env, ["/health", DASHBOARD], args)
-    (uncached,) = measure(env | {"CACHE_TTL": "0"}, [DASHBOARD], args)
+    uncached, history = measure(env | {"CACHE_TTL": "0"}, [DASHBOARD, HISTORY], args)
     if args.redis_url:
         client = redis.Redis.from_url(args.redis_url)
         keys = list(client.scan_iter(f"{prefix}:*"))
@@ -72,6 +74,7 @@ def main() -> None:
         ("`GET /health`", trivial),
         (f"`GET {DASHBOARD}`, cached", cached),
         (f"`GET {DASHBOARD}`, uncached", uncached),
+        ("BTC history, 10 years daily (2,991 candles), uncached", history),
     )
     for label, result in rows:
         print(f"| {label} | {result.rate:,.0f} | {result.p50} | {result.p99} | {result.non_2xx} |")
