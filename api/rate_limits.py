@@ -26,6 +26,8 @@ from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+import api.limiter_storage  # noqa: F401  (registers inline-memory://: memory:// without its timer thread)
+
 Target = TypeVar("Target")
 # Endpoints Flask and the metrics exporter add (no view of ours to mark): never limited.
 INFRASTRUCTURE_ENDPOINTS = frozenset({"static", "flasgger.static", "prometheus_metrics"})
@@ -79,7 +81,7 @@ def register_rate_limits(app: Flask) -> Limiter:
         get_remote_address,
         app=app,
         application_limits=[app.config["RATELIMIT_DEFAULT"]],  # one budget per client across endpoints
-        storage_uri=redis_url or "memory://",
+        storage_uri=redis_url or "inline-memory://",
         storage_options=options,
         key_prefix=f"{app.config['CACHE_KEY_PREFIX']}-limits",
         strategy="moving-window",  # no burst of 2x the limit across a window boundary
