@@ -109,6 +109,12 @@ class Config:
     INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
     INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
+    # Quote assets whose prices and volumes count as US dollars; ingestion refuses any other quote.
+    USD_QUOTES = tuple(item.upper() for item in _list("USD_QUOTES")) or ("USD", "USDT", "USDC", "BUSD")
+    # Freshness: the page shows a stale notice when the latest stored day is older than this many days.
+    STALE_AFTER_DAYS = _int("STALE_AFTER_DAYS", 2)
+    # `flask data report`: a close moving more than this percentage in one day is listed as suspicious.
+    SUSPICIOUS_MOVE_PERCENT = _int("SUSPICIOUS_MOVE_PERCENT", 50)
     # Hardening: CORS allow-list, and how many proxies (load balancers) to trust for client IPs.
     CORS_ORIGINS = _list("CORS_ORIGINS")
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "v1"
 CACHEABLE_STATUSES = {200, 204, 404}
-STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary")
+STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary", "X-Data-Through")
 # One round trip per lookup: read the data version and the entry stored under it.
 LOOKUP_SCRIPT = """
 local version = redis.call('GET', KEYS[1]) or '0'

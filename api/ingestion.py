@@ -40,6 +40,7 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
                 market,
                 since,
                 until,
+                usd_quotes=current_app.config["USD_QUOTES"],
                 on_page=lambda page, bar=bar: bar.update(len(page.rows) + page.skipped),
             )
         summaries.append(summary)

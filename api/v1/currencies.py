@@ -11,6 +11,8 @@ from api.currency_queries import CatalogueQuery, catalogue_page, currency_summar
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
+from api.freshness import with_data_through
+from api.queries import latest_day
 from api.responses import json_response, no_content
 from api.v1.bodies import currency_body, json_body
 from api.v1.params import parse_catalogue_args, parse_symbol
@@ -19,14 +21,16 @@ from api.write_queries import DuplicateSymbolError, create_currency, delete_curr
 
 def render_catalogue(query: CatalogueQuery) -> Response:
     page = catalogue_page(db.session, query)
-    return json_response(page.rows, headers={"X-Total-Count": str(page.total)})
+    # No row (a search without match): the latest day comes from a probe of its own.
+    through = page.data_through if page.total else latest_day(db.session)
+    return with_data_through(json_response(page.rows, headers={"X-Total-Count": str(page.total)}), through)
 
 
 def render_currency(symbol: str) -> Response:
     summary = currency_summary(db.session, symbol)
     if summary is None:
         return error_response(404, f"Unknown symbol: {symbol}")
-    return json_response(summary)
+    return with_data_through(json_response(summary), summary["last_day"])
 
 
 class CurrencyList(Resource):
