@@ -290,25 +290,24 @@ def price_history(session: Session, query: HistoryQuery) -> History:
     if not result:
         return History(found=False, candles=[])
     data_through = result[0][1]
-    candles = [
-        {
-            "period_start": period.isoformat(),
-            "days": days,
-            "open": open_,
-            "high": high,
-            "low": low,
-            "close": close,
-            "volume": volume,
-            "market_cap": market_cap,
-            "source": source,
-            "volume_estimated": bool(volume_estimated),
-            "market_cap_estimated": bool(cap_estimated),
-        }
-        for _, _, period, days, open_, high, low, close, volume, market_cap, source, volume_estimated, cap_estimated in (
-            result
-        )
-        if period is not None
-    ]
+    candles = [_candle(*row[2:]) for row in result if row[2] is not None]
     if len(candles) > MAX_CANDLES:
         return History(found=True, candles=[], too_many=True, data_through=data_through)
     return History(found=True, candles=candles, data_through=data_through)
+
+
+def _candle(period, days, open_, high, low, close, volume, market_cap, source, volume_estimated, estimated_cap) -> dict:
+    """One candle as served; the estimate flags come back from SQL as 0/1."""
+    return {
+        "period_start": period.isoformat(),
+        "days": days,
+        "open": open_,
+        "high": high,
+        "low": low,
+        "close": close,
+        "volume": volume,
+        "market_cap": market_cap,
+        "source": source,
+        "volume_estimated": bool(volume_estimated),
+        "market_cap_estimated": bool(estimated_cap),
+    }
