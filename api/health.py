@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.docs import spec_path
 from api.extensions import db, response_cache
+from api.freshness import observe_age, stored_through
 from api.responses import json_response
 
 log = logging.getLogger(__name__)
@@ -34,4 +35,7 @@ def ready() -> Response:
         log.warning("Readiness check failed: database unreachable: %s", error.orig)
         body = {"detail": "Database unavailable", "status": "unavailable", "database": "unavailable", "cache": cache}
         return json_response(body, 503)
-    return json_response({"status": "ready", "database": "ok", "cache": cache})
+    through = stored_through()
+    body = {"status": "ready", "database": "ok", "cache": cache}
+    body |= {"data_through": through.isoformat() if through else None, "data_age_days": observe_age(through)}
+    return json_response(body)

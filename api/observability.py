@@ -62,6 +62,13 @@ def register_metrics(app: Flask) -> PrometheusMetrics:
     Under gunicorn (`PROMETHEUS_MULTIPROC_DIR`, set by gunicorn.conf.py) the workers' numbers
     are merged; otherwise each app gets a registry of its own.
     """
+    from api.freshness import register_data_age_gauge
+
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return GunicornInternalPrometheusMetrics(app, group_by="endpoint", defaults_prefix="crypto_api")
-    return PrometheusMetrics(app, registry=CollectorRegistry(), group_by="endpoint", defaults_prefix="crypto_api")
+        metrics = GunicornInternalPrometheusMetrics(app, group_by="endpoint", defaults_prefix="crypto_api")
+    else:
+        metrics = PrometheusMetrics(
+            app, registry=CollectorRegistry(), group_by="endpoint", defaults_prefix="crypto_api"
+        )
+    register_data_age_gauge(app, metrics.registry)
+    return metrics
