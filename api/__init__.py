@@ -105,14 +105,16 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask seed`, `flask users`, `flask ingest`, `flask worker` (Flask-Migrate adds `flask db`)."""
+    """`flask seed`, `flask users`, `flask ingest`, `flask worker`, `flask data` (Flask-Migrate adds `flask db`)."""
     from api.commands import seed_command, users_group
+    from api.data_commands import data_group
     from api.ingestion import ingest_command, worker_command
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users_group)
     app.cli.add_command(ingest_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(data_group)
 
 
 def run_startup_inspector(app: Flask) -> None:
