@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -23,7 +24,7 @@ def test_report_finds_the_gaps_and_suspicious_candles_of_the_csvs(app, truth: Cs
         missing = [day for day in missing if day not in coin.days]
         moves = [
             later
-            for earlier, later in zip(days, days[1:], strict=False)
+            for earlier, later in itertools.pairwise(days)
             if coin.days[earlier]["Close"]
             and abs(coin.days[later]["Close"] / coin.days[earlier]["Close"] - 1) * 100 > 50
         ]

@@ -5,7 +5,8 @@
 Existing databases upgrade in place: rows become `source = 'csv'` except those with no market cap,
 which no CSV row lacks (they came from an earlier exchange ingestion or a write): those become
 `'unknown'`. Each coin's supply is derived from its newest reported market cap (market cap / close).
-Adding columns with constant defaults rewrites no table (PostgreSQL 11+; SQLite ADD COLUMN).
+Adding columns with constant defaults rewrites no table (PostgreSQL 11+; on SQLite batch mode
+issues a plain ADD COLUMN).
 
 Revision ID: 0004
 Revises: 0003
@@ -43,10 +44,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("currency") as batch_op:
-        batch_op.drop_column("supply_as_of")
-        batch_op.drop_column("circulating_supply")
-    with op.batch_alter_table("record") as batch_op:
-        batch_op.drop_column("marketcap_estimated")
-        batch_op.drop_column("volume_estimated")
-        batch_op.drop_column("source")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not batch mode: batch mode would copy and drop
+    # `currency`, and with foreign keys on, dropping it cascades to every record (all data lost).
+    for column in ("supply_as_of", "circulating_supply"):
+        op.drop_column("currency", column)
+    for column in ("marketcap_estimated", "volume_estimated", "source"):
+        op.drop_column("record", column)
