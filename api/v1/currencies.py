@@ -59,7 +59,8 @@ class CurrencyList(Resource):
         except DuplicateSymbolError:
             return error_response(409, f"Symbol {symbol} already exists")
         location = url_for("v1.currency", symbol=symbol)
-        return json_response(currency_summary(db.session, symbol), 201, headers={"Location": location})
+        summary = currency_summary(db.session, symbol)
+        return with_data_through(json_response(summary, 201, headers={"Location": location}), summary["last_day"])
 
 
 class CurrencyDetail(Resource):
@@ -84,7 +85,8 @@ class CurrencyDetail(Resource):
         name, _ = currency_body(body, path_symbol=symbol)
         if not rename_currency(db.session, symbol, name, supply_body(body, utc_today())):
             return error_response(404, f"Unknown symbol: {symbol}")
-        return json_response(currency_summary(db.session, symbol))
+        summary = currency_summary(db.session, symbol)
+        return with_data_through(json_response(summary), summary["last_day"])
 
     @swag_from(spec_path("currency_delete.yml"))
     def delete(self, symbol: str) -> Response:
