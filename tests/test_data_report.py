@@ -49,3 +49,15 @@ def test_text_report_with_a_threshold_and_symbols(app):
     assert any(line.startswith("XMR ") and "missing    1" in line for line in lines)
     assert "       gaps (1): 2014-06-05" in lines
     assert lines[-1] == "Total: 6 missing days in 3 gaps, 0 close moves, 0 zero-volume days"
+
+
+def test_metrics_expose_the_age_of_the_data(seeded_database_url):
+    from datetime import UTC, date, datetime
+
+    from tests.conftest import make_app
+
+    app = make_app(seeded_database_url, TESTING=False)
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert "# TYPE crypto_api_data_age_days gauge" in text
+    (line,) = [line for line in text.splitlines() if line.startswith("crypto_api_data_age_days ")]
+    assert float(line.split()[1]) == (datetime.now(UTC).date() - date(2021, 7, 6)).days
