@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from api.models import Currency, Record
 
 record_table = Record.__table__
 API_LINEAGE = {"source": "api", "volume_estimated": False, "marketcap_estimated": False}
-WRITTEN_COLUMNS = ("open", "high", "low", "close", "volume", "marketcap", *API_LINEAGE)
+VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "marketcap")
 
 
 class DuplicateSymbolError(ValueError):
@@ -64,7 +64,8 @@ def delete_currency(session: Session, symbol: str) -> bool:
 
 def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | None:
     """Insert or replace the candles of one currency in one transaction, as reported values from
-    `source = 'api'` (nothing estimated); None when unknown."""
+    `source = 'api'` (nothing estimated; a day rewritten with identical values keeps its source);
+    None when unknown."""
     currency_id = _currency_id(session, symbol)
     if currency_id is None:
         return None
@@ -73,7 +74,7 @@ def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | 
     statement = insert(record_table)
     statement = statement.on_conflict_do_update(
         index_elements=[record_table.c.currency_id, record_table.c.date],
-        set_={column: statement.excluded[column] for column in WRITTEN_COLUMNS},
+        set_={column: statement.excluded[column] for column in VALUE_COLUMNS} | _lineage_if_changed(statement),
     )
     # RETURNING lets SQLAlchemy batch the rows into multi-row statements on every driver.
     rows = [{"currency_id": currency_id, **candle, **API_LINEAGE} for candle in candles]
@@ -81,6 +82,13 @@ def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | 
     session.commit()
     bump_data_version()
     return len(stored)
+
+
+def _lineage_if_changed(statement) -> dict:
+    """Lineage names who supplied the stored values: rewriting a day with identical values (a
+    client re-sending what it read) keeps the day's source; any changed value makes it `api`."""
+    changed = or_(*(record_table.c[column].is_distinct_from(statement.excluded[column]) for column in VALUE_COLUMNS))
+    return {column: case((changed, statement.excluded[column]), else_=record_table.c[column]) for column in API_LINEAGE}
 
 
 def delete_records(session: Session, symbol: str, start: date | None, end: date | None) -> int | None:

@@ -22,6 +22,12 @@ def test_written_records_are_marked_api_and_reported(writable):
         ("2021-01-04", "api", False),
     ]
     assert history[2]["market_cap"] == 100.0  # as sent: a reported figure
+    # Re-sending a stored day unchanged keeps its source; changing a value makes it the API's.
+    same = {"date": "2021-01-01", "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 10, "market_cap": 1000}
+    changed = {**same, "date": "2021-01-02", "open": 2.0, "high": 2.0, "low": 2.0, "close": 2.0, "volume": 11}
+    assert client.put("/api/v1/currencies/aaa/records", json=[same, changed], headers=basic("wes")).status_code == 200
+    history = client.get("/api/v1/currencies/aaa/history?start=2021-01-01&end=2021-01-02").get_json()
+    assert [(c["source"], c["volume"]) for c in history] == [("csv", 10.0), ("api", 11.0)]
 
 
 def test_supply_set_through_the_api_estimates_ingested_days(writable, fake_binance):
