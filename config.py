@@ -172,6 +172,12 @@ class Config:
     # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
     ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)
     ON_DEMAND_JOBS_PER_HOUR = _int("ON_DEMAND_JOBS_PER_HOUR", 20)
+    # Quote assets whose prices and volumes count as US dollars; ingestion refuses any other quote.
+    USD_QUOTES = tuple(item.upper() for item in _list("USD_QUOTES")) or ("USD", "USDT", "USDC", "BUSD")
+    # Freshness: the page shows a stale notice when the latest stored day is older than this many days.
+    STALE_AFTER_DAYS = _int("STALE_AFTER_DAYS", 2)
+    # `flask data report`: a close moving more than this percentage in one day is listed as suspicious.
+    SUSPICIOUS_MOVE_PERCENT = _int("SUSPICIOUS_MOVE_PERCENT", 50)
     # Hardening: CORS allow-list, and how many proxies in front each append one address to
     # X-Forwarded-For (0: none, trust no header; Elastic Beanstalk's load balancer + nginx: 2).
     CORS_ORIGINS = _list("CORS_ORIGINS")

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "v1"
 CACHEABLE_STATUSES = {200, 204, 404}
 # Retry-After: the dashboard's 429/503 from on-demand backfill pass through here too (never stored).
-STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary", "Retry-After")
+STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary", "Retry-After", "X-Data-Through")
 # One round trip per lookup: read the data version and the entry stored under it.
 LOOKUP_SCRIPT = """
 local version = redis.call('GET', KEYS[1]) or '0'

@@ -12,7 +12,23 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Select, String, and_, bindparam, case, func, literal, or_, select, true, type_coerce
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from api.models import Currency, Record
@@ -45,8 +61,11 @@ class CatalogueQuery:
 
 @dataclass
 class CataloguePage:
+    """Rows, their total across pages and the latest stored day of any coin (`X-Data-Through`)."""
+
     rows: list[dict]
     total: int
+    data_through: date | None = None
 
 
 @functools.lru_cache(maxsize=8)
@@ -62,6 +81,8 @@ def _catalogue_statement(mode: str) -> Select:
         currency.c.id,
         currency.c.name,
         currency.c.symbol,
+        currency.c.circulating_supply,
+        currency.c.supply_as_of,
         _newest(record.c.marketcap, currency.c.id).label("latest_market_cap"),
     )
     if mode == "symbol":
@@ -82,6 +103,8 @@ def _catalogue_statement(mode: str) -> Select:
         coins.c.name,
         coins.c.symbol,
         coins.c.latest_market_cap,
+        coins.c.circulating_supply,
+        coins.c.supply_as_of,
         func.row_number().over(order_by=order).label("rank"),
         func.count().over().label("total"),
     ).subquery("ranked")
@@ -95,8 +118,13 @@ def _catalogue_statement(mode: str) -> Select:
             select(func.max(record.c.date)).where(of_coin).scalar_subquery().label("last_day"),
             _newest(record.c.close, ranked.c.id).label("latest_close"),
             ranked.c.latest_market_cap,
+            _newest(record.c.marketcap_estimated, ranked.c.id).label("latest_market_cap_estimated"),
+            ranked.c.circulating_supply,
+            ranked.c.supply_as_of,
             ranked.c.rank,
             ranked.c.total,
+            # The latest stored day of any coin (one probe), for the X-Data-Through header.
+            select(func.max(record.c.date)).scalar_subquery().label("data_through"),
         )
         .where(or_(in_page, ranked.c.rank == 1))
         .order_by(ranked.c.rank)
@@ -118,6 +146,12 @@ def _summary(row) -> dict:
         "last_day": row.last_day.isoformat() if row.last_day else None,
         "latest_close": row.latest_close,
         "latest_market_cap": row.latest_market_cap,
+        # Estimated: close x the supply last known (ingested days), never a reported figure.
+        "latest_market_cap_estimated": None
+        if row.latest_market_cap_estimated is None
+        else bool(row.latest_market_cap_estimated),
+        "circulating_supply": row.circulating_supply,
+        "supply_as_of": row.supply_as_of.isoformat() if row.supply_as_of else None,
     }
 
 
@@ -130,11 +164,14 @@ def catalogue_page(session: Session, query: CatalogueQuery) -> CataloguePage:
         binds |= {"q": text, "prefix": like_pattern(text) + "%", "contains": "%" + like_pattern(text) + "%"}
     result = session.connection().execute(_catalogue_statement("search" if query.q else "all"), binds).all()
     total = result[0].total if result else 0
-    return CataloguePage(rows=[_summary(row) for row in result if row.rank > offset], total=total)
+    data_through = result[0].data_through if result else None
+    return CataloguePage(
+        rows=[_summary(row) for row in result if row.rank > offset], total=total, data_through=data_through
+    )
 
 
 def currency_summary(session: Session, symbol: str) -> dict | None:
-    """One currency with the catalogue's fields, or None."""
+    """One currency with the catalogue's fields, or None (`last_day` is its X-Data-Through)."""
     binds = {"symbol": symbol, "first_rank": 1, "last_rank": 1}
     row = session.connection().execute(_catalogue_statement("symbol"), binds).first()
     return _summary(row) if row else None
@@ -157,11 +194,13 @@ class HistoryQuery:
 
 @dataclass
 class History:
-    """`found` is False for an unknown symbol; `too_many` when the range exceeds MAX_CANDLES."""
+    """`found` is False for an unknown symbol; `too_many` when the range exceeds MAX_CANDLES;
+    `data_through` is the coin's latest stored day (whatever the range)."""
 
     found: bool
     candles: list[dict]
     too_many: bool = False
+    data_through: date | None = None
 
 
 @functools.lru_cache(maxsize=16)
@@ -202,6 +241,9 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
             record.c.close,
             record.c.volume,
             record.c.marketcap.label("market_cap"),
+            record.c.source,
+            cast(record.c.volume_estimated, Integer).label("volume_estimated"),
+            cast(record.c.marketcap_estimated, Integer).label("market_cap_estimated"),
         ).where(*in_range)
     else:
         period = week_start(record.c.date) if interval == "1w" else month_start(record.c.date)
@@ -213,9 +255,14 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
                 record.c.high,
                 record.c.low,
                 record.c.volume,
+                record.c.source,
+                cast(record.c.volume_estimated, Integer).label("volume_estimated"),
                 func.first_value(record.c.open).over(**first_in_period).label("first_open"),
                 func.first_value(record.c.close).over(**last_in_period).label("last_close"),
                 func.first_value(record.c.marketcap).over(**last_in_period).label("last_cap"),
+                func.first_value(cast(record.c.marketcap_estimated, Integer))
+                .over(**last_in_period)
+                .label("last_cap_estimated"),
             )
             .where(*in_range)
             .subquery("days")
@@ -230,12 +277,20 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
             func.min(days.c.last_close).label("close"),
             func.sum(days.c.volume).label("volume"),
             func.min(days.c.last_cap).label("market_cap"),
+            # One source when every day of the period shares it, else "mixed".
+            case((func.min(days.c.source) == func.max(days.c.source), func.min(days.c.source)), else_="mixed").label(
+                "source"
+            ),
+            func.max(days.c.volume_estimated).label("volume_estimated"),
+            func.min(days.c.last_cap_estimated).label("market_cap_estimated"),
         ).group_by(days.c.period)
     candles = candles.order_by("period").limit(MAX_CANDLES + 1).subquery("candles")
-    # SQLite stores days as ISO text: take it as is (no parsing into `date` and back per row).
-    columns = [type_coerce(c, String).label("period") if c.key == "period" else c for c in candles.c]
+    coin_last_day = select(func.max(record.c.date)).where(record.c.currency_id == currency.c.id).scalar_subquery()
     return (
-        select(*columns, currency.c.id)  # the id last: candles are zip(fields, row), no slicing
+        # SQLite stores days as ISO text: take it as is (no parsing into `date` and back per row);
+        # the estimate flags leave SQL as booleans. The coin's latest day and id come last: candles
+        # are zip(fields, row), no slicing.
+        select(*_served(candles), coin_last_day.label("data_through"), currency.c.id)
         .select_from(currency.outerjoin(candles, true()))
         .where(currency.c.symbol == bindparam("symbol"))
         .order_by(candles.c.period)
@@ -251,19 +306,32 @@ def price_history(session: Session, query: HistoryQuery) -> History:
         binds["end"] = query.end
     statement = _history_statement(query.interval, query.start is not None, query.end is not None)
     result = session.connection().execute(statement, binds)  # Core: no ORM steps for a plain select
-    # Each candle's fields are the statement's columns before the coin's id ("period" is served as
-    # "period_start"; plain str, not SQLAlchemy's quoted_name), built by C code (zip, dict), not a
-    # Python expression per value.
-    fields = ["period_start" if key == "period" else str(key) for key in list(result.keys())[:-1]]
+    # Each candle's fields are the statement's columns before the coin's last day and id ("period"
+    # is served as "period_start"; plain str, not SQLAlchemy's quoted_name), built by C code (zip,
+    # dict), not a Python expression per value.
+    fields = ["period_start" if key == "period" else str(key) for key in list(result.keys())[:-2]]
     rows = result.all()
     if not rows:
         return History(found=False, candles=[])
+    data_through = rows[0].data_through
     if rows[0].period is None:  # the coin is stored, with nothing in range: one row of NULLs
-        return History(found=True, candles=[])
-    candles = [dict(zip(fields, row, strict=False)) for row in rows]  # zip stops before the id
+        return History(found=True, candles=[], data_through=data_through)
+    candles = [dict(zip(fields, row, strict=False)) for row in rows]  # zip stops before the last two
     if type(rows[0].period) is not str:  # PostgreSQL's driver gives `date`; SQLite's text is ISO already
         for candle in candles:
             candle["period_start"] = candle["period_start"].isoformat()
     if len(candles) > MAX_CANDLES:
-        return History(found=True, candles=[], too_many=True)
-    return History(found=True, candles=candles)
+        return History(found=True, candles=[], too_many=True, data_through=data_through)
+    return History(found=True, candles=candles, data_through=data_through)
+
+
+def _served(candles) -> list:
+    """The candle columns as served: ISO day text as is on SQLite, the estimate flags as booleans."""
+    columns = []
+    for column in candles.c:
+        if column.key == "period":
+            column = type_coerce(column, String).label("period")
+        elif column.key in ("volume_estimated", "market_cap_estimated"):
+            column = cast(column, Boolean).label(column.key)
+        columns.append(column)
+    return columns

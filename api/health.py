@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.docs import spec_path
 from api.extensions import db, response_cache
+from api.freshness import observe_age, stored_through
 from api.rate_limits import rate_limit_exempt
 from api.responses import json_response
 from api.startup import startup_pending
@@ -41,4 +42,7 @@ def ready() -> Response:
     if startup_pending(current_app):
         body = {"detail": "Starting: seeding the database", "status": "starting", "database": "ok", "cache": cache}
         return json_response(body, 503, headers={"Retry-After": "5"})
-    return json_response({"status": "ready", "database": "ok", "cache": cache})
+    through = stored_through()
+    body = {"status": "ready", "database": "ok", "cache": cache}
+    body |= {"data_through": through.isoformat() if through else None, "data_age_days": observe_age(through)}
+    return json_response(body)

@@ -41,6 +41,7 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
                 market,
                 since,
                 until,
+                usd_quotes=current_app.config["USD_QUOTES"],
                 on_page=lambda page, bar=bar: bar.update(len(page.rows) + page.skipped),
             )
         summaries.append(summary)
@@ -67,9 +68,13 @@ def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> N
     if update:
         from utilities.ingest import latest_stored_days
 
+        latest = latest_stored_days(db.engine)
+        if quote in latest:  # the quote asset itself (USDT/USDT) has no market
+            click.echo(f"{quote}: skipped, it is the quote asset (INGEST_QUOTE)")
         markets = [
             (f"{symbol}/{quote}", (day + timedelta(days=1)) if day else config["INGEST_DEFAULT_SINCE"])
-            for symbol, day in sorted(latest_stored_days(db.engine).items())
+            for symbol, day in sorted(latest.items())
+            if symbol != quote
         ]
         markets = [(market, start) for market, start in markets if start <= until]
     else:

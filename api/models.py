@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, DateTime, Double, ForeignKey, Index, String
+from sqlalchemy import Boolean, Date, DateTime, Double, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,6 +23,10 @@ class Currency(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     symbol: Mapped[str] = mapped_column(String(20), unique=True)
+    # Coins in circulation and the day that figure held: derived from the last reported market cap
+    # (market cap / close), or set through the write API; ingested days estimate market cap from it.
+    circulating_supply: Mapped[float | None] = mapped_column(Double)
+    supply_as_of: Mapped[date | None] = mapped_column(Date)
 
     records: Mapped[list[Record]] = relationship(back_populates="currency", passive_deletes=True)
 
@@ -31,7 +35,13 @@ class Currency(db.Model):
 
 
 class Record(db.Model):
-    """One daily OHLCV candle plus market cap.
+    """One daily OHLCV candle plus market cap, in USD-equivalent quote units (see docs/data.md).
+
+    `volume` is the day's traded value in the quote currency, never a count of coins. `source`
+    says where the row came from (`csv`, an exchange id such as `binance`, `api` for writes);
+    `volume_estimated` marks a volume computed as base volume x typical price (H+L+C)/3 because the
+    exchange gave no quote volume, `marketcap_estimated` a market cap computed as close x the
+    supply last known.
 
     The primary key (currency_id, date) is the uniqueness rule and serves one coin's history
     between two days; `ix_record_date_prices` serves "every coin on day D" for the dashboard, and on
@@ -51,11 +61,14 @@ class Record(db.Model):
     close: Mapped[float] = mapped_column(Double)
     volume: Mapped[float | None] = mapped_column(Double)
     marketcap: Mapped[float | None] = mapped_column(Double)
+    source: Mapped[str] = mapped_column(String(32), server_default=text("'csv'"))
+    volume_estimated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    marketcap_estimated: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     currency: Mapped[Currency] = relationship(back_populates="records")
 
     def __repr__(self) -> str:
-        return f"<Record {self.currency_id} {self.date.isoformat()} close={self.close}>"
+        return f"<Record {self.currency_id} {self.date.isoformat()} close={self.close} from {self.source}>"
 
 
 ROLES = ("reader", "writer", "admin")

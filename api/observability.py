@@ -158,10 +158,13 @@ def register_metrics(app: Flask) -> PrometheusMetrics:
     Under gunicorn (`PROMETHEUS_MULTIPROC_DIR`, set by gunicorn.conf.py) the workers' numbers
     are merged; otherwise each app gets a registry of its own.
     """
+    from api.freshness import register_data_age_gauge
+
     options = {"group_by": "endpoint", "defaults_prefix": METRICS_PREFIX, "export_defaults": False}
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics = GunicornInternalPrometheusMetrics(app, **options)
     else:
         metrics = PrometheusMetrics(app, registry=CollectorRegistry(), **options)
     RequestMetrics(metrics).register(app)
+    register_data_age_gauge(app, metrics.registry)
     return metrics

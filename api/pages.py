@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from api.chart import close_chart
 from api.currency_queries import HistoryQuery, price_history
 from api.errors import InvalidParams
 from api.extensions import db
-from api.queries import DashboardQuery, dashboard_page
+from api.freshness import DATA_THROUGH_HEADER, age_in_days
+from api.queries import DashboardQuery, dashboard_page, latest_day
 from api.v1.params import parse_date, parse_symbol, single
 
 blueprint = Blueprint("pages", __name__)
 
 
 @blueprint.get("/")
-def dashboard_page_view() -> tuple[str, int]:
+def dashboard_page_view() -> tuple[str, int, dict[str, str]]:
     """Every coin on a day (the dashboard endpoint's rows) and one coin's price over the year before."""
     errors: dict[str, str] = {}
     day = parse_date(single(request.args, "date", errors) or None, errors)
@@ -27,6 +28,8 @@ def dashboard_page_view() -> tuple[str, int]:
     history = price_history(db.session, HistoryQuery(symbol=coin, end=day))
     chart = close_chart(history.candles)
     status = 200 if history.found else 404
+    through = page.data_through or latest_day(db.session)
+    age = age_in_days(through)
     return (
         render_template(
             "dashboard.html",
@@ -36,6 +39,10 @@ def dashboard_page_view() -> tuple[str, int]:
             coin_known=history.found,
             chart=chart,
             symbols=sorted(row["symbol"] for row in page.rows),
+            data_through=through.isoformat() if through else None,
+            data_age=age,
+            stale=age is not None and age > current_app.config["STALE_AFTER_DAYS"],
         ),
         status,
+        {DATA_THROUGH_HEADER: through.isoformat()} if through else {},
     )

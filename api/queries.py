@@ -53,10 +53,12 @@ class DashboardQuery:
 
 @dataclass
 class DashboardPage:
-    """One page of dashboard rows and the number of rows across all pages."""
+    """One page of dashboard rows, the number of rows across all pages, and the latest stored day
+    of the requested coins (`X-Data-Through`; None when the statement returned no row)."""
 
     rows: list[dict]
     total: int
+    data_through: date | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -145,10 +147,29 @@ def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> S
         day_rows.c.marketcap.label("market_cap"),
         func.row_number().over(order_by=[direction.nulls_last(), day_rows.c.symbol.asc()]).label("rank"),
         func.count().over().label("total"),
+        _latest_of(filter_ids).label("data_through"),
     ).subquery("ranked")
     # Rank 1 always comes back too, so the total is known even for a page past the end.
     in_page = and_(ranked.c.rank >= bindparam("first_rank"), ranked.c.rank <= bindparam("last_rank"))
     return select(ranked).where(or_(in_page, ranked.c.rank == 1)).order_by(ranked.c.rank)
+
+
+def _latest_of(filter_ids: bool):
+    """The latest stored day of every coin, or of the requested ones (`ids`): one index probe."""
+    latest = select(func.max(record_table.c.date))
+    if filter_ids:
+        latest = latest.where(record_table.c.currency_id.in_(bindparam("ids", expanding=True)))
+    return latest.scalar_subquery()
+
+
+def latest_day(session: Session, symbol: str | None = None) -> date | None:
+    """The latest stored day of one coin, or of all; for answers whose statement did not carry it."""
+    statement = select(func.max(record_table.c.date))
+    if symbol is not None:
+        statement = statement.join(currency_table, currency_table.c.id == record_table.c.currency_id).where(
+            currency_table.c.symbol == symbol
+        )
+    return session.execute(statement).scalar()
 
 
 def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
@@ -163,6 +184,7 @@ def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
     result = session.connection().execute(statement, binds).all()
 
     total = result[0].total if result else 0
+    data_through = result[0].data_through if result else None
     rows = [
         {
             "name": name,
@@ -175,19 +197,22 @@ def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
             "volume_24h": volume_24h,
             "market_cap": market_cap,
         }
-        for name, symbol, day, price, change_24h, change_7d, change_1m, volume_24h, market_cap, rank, _ in result
+        for name, symbol, day, price, change_24h, change_7d, change_1m, volume_24h, market_cap, rank, *_ in result
         if rank > offset
     ]
-    return DashboardPage(rows=rows, total=total)
+    return DashboardPage(rows=rows, total=total, data_through=data_through)
 
 
 @functools.lru_cache(maxsize=1)
 def _search_statement() -> Select:
-    """Exact name match first, then symbol; built once (binds `name`, lower case, and `symbol`)."""
+    """Exact name match first, then symbol; built once (binds `name`, lower case, and `symbol`).
+
+    Also the coin's latest stored day (`last_day`, its X-Data-Through)."""
     currency = currency_table
     name_matches = func.lower(currency.c.name) == bindparam("name")
+    last_day = select(func.max(record_table.c.date)).where(record_table.c.currency_id == currency.c.id)
     return (
-        select(currency.c.name, currency.c.symbol)
+        select(currency.c.name, currency.c.symbol, last_day.scalar_subquery().label("last_day"))
         .where(or_(name_matches, currency.c.symbol == bindparam("symbol")))
         .order_by(case((name_matches, 0), else_=1), currency.c.id)
         .limit(1)
@@ -195,7 +220,7 @@ def _search_statement() -> Select:
 
 
 def find_currency(session: Session, term: str) -> Row | None:
-    """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol)."""
+    """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol, last_day)."""
     # Symbols are ASCII: upper-casing a look-alike ("\u017fol") would name a real coin (SOL), so a
     # non-ASCII term can only match a name (no symbol equals the empty string).
     symbol = term.upper() if term.isascii() else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,6 +14,8 @@ from api.cache import bump_data_version
 from api.models import Currency, Record
 
 record_table = Record.__table__
+API_LINEAGE = {"source": "api", "volume_estimated": False, "marketcap_estimated": False}
+VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "marketcap")
 
 
 class DuplicateSymbolError(ValueError):
@@ -24,11 +26,13 @@ def _currency_id(session: Session, symbol: str) -> int | None:
     return session.execute(select(Currency.id).where(Currency.symbol == symbol)).scalar_one_or_none()
 
 
-def create_currency(session: Session, name: str, symbol: str) -> None:
-    """Insert a currency; DuplicateSymbolError when the symbol exists (also under a race)."""
+def create_currency(session: Session, name: str, symbol: str, supply: tuple[float, date] | None = None) -> None:
+    """Insert a currency (with its circulating supply and the day it held, when given);
+    DuplicateSymbolError when the symbol exists (also under a race)."""
     if _currency_id(session, symbol) is not None:
         raise DuplicateSymbolError(symbol)
-    session.add(Currency(name=name, symbol=symbol))
+    circulating, as_of = supply or (None, None)
+    session.add(Currency(name=name, symbol=symbol, circulating_supply=circulating, supply_as_of=as_of))
     try:
         session.commit()
     except IntegrityError:
@@ -37,9 +41,12 @@ def create_currency(session: Session, name: str, symbol: str) -> None:
     bump_data_version()
 
 
-def rename_currency(session: Session, symbol: str, name: str) -> bool:
-    """Set the name; False when the symbol is unknown."""
-    changed = session.execute(update(Currency).where(Currency.symbol == symbol).values(name=name)).rowcount
+def rename_currency(session: Session, symbol: str, name: str, supply: tuple[float, date] | None = None) -> bool:
+    """Set the name (and the circulating supply with its day, when given); False when the symbol is unknown."""
+    values: dict = {"name": name}
+    if supply is not None:
+        values |= {"circulating_supply": supply[0], "supply_as_of": supply[1]}
+    changed = session.execute(update(Currency).where(Currency.symbol == symbol).values(**values)).rowcount
     session.commit()
     if changed:
         bump_data_version()
@@ -56,7 +63,9 @@ def delete_currency(session: Session, symbol: str) -> bool:
 
 
 def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | None:
-    """Insert or replace the candles of one currency in one transaction; None when unknown."""
+    """Insert or replace the candles of one currency in one transaction, as reported values from
+    `source = 'api'` (nothing estimated; a day rewritten with identical values keeps its source);
+    None when unknown."""
     currency_id = _currency_id(session, symbol)
     if currency_id is None:
         return None
@@ -65,14 +74,21 @@ def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | 
     statement = insert(record_table)
     statement = statement.on_conflict_do_update(
         index_elements=[record_table.c.currency_id, record_table.c.date],
-        set_={column: statement.excluded[column] for column in ("open", "high", "low", "close", "volume", "marketcap")},
+        set_={column: statement.excluded[column] for column in VALUE_COLUMNS} | _lineage_if_changed(statement),
     )
     # RETURNING lets SQLAlchemy batch the rows into multi-row statements on every driver.
-    rows = [{"currency_id": currency_id, **candle} for candle in candles]
+    rows = [{"currency_id": currency_id, **candle, **API_LINEAGE} for candle in candles]
     stored = session.execute(statement.returning(record_table.c.date), rows).all()
     session.commit()
     bump_data_version()
     return len(stored)
+
+
+def _lineage_if_changed(statement) -> dict:
+    """Lineage names who supplied the stored values: rewriting a day with identical values (a
+    client re-sending what it read) keeps the day's source; any changed value makes it `api`."""
+    changed = or_(*(record_table.c[column].is_distinct_from(statement.excluded[column]) for column in VALUE_COLUMNS))
+    return {column: case((changed, statement.excluded[column]), else_=record_table.c[column]) for column in API_LINEAGE}
 
 
 def delete_records(session: Session, symbol: str, start: date | None, end: date | None) -> int | None:

@@ -83,7 +83,9 @@ def upsert_rate(url: str, rows: int, replace_existing: bool, page_rows: int = 10
             for symbol, candles in data.items():
                 for page in range(0, len(candles), page_rows):
                     with engine.begin() as conn:
-                        store_records(conn, record, ids[symbol], candles[page : page + page_rows], replace=True)
+                        store_records(
+                            conn, record, ids[symbol], candles[page : page + page_rows], replace=True, source="binance"
+                        )
             elapsed = time.perf_counter() - started
         with engine.connect() as conn:
             stored = conn.execute(sa.select(sa.func.count()).select_from(record)).scalar()

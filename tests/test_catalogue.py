@@ -10,6 +10,9 @@ from tests.truth import CsvTruth
 def summary(truth: CsvTruth, symbol: str) -> dict:
     coin = truth.coins[symbol]
     last = max(coin.days)
+    # The supply is the newest reported market cap over that day's close (docs/data.md).
+    reported = [day for day, v in coin.days.items() if v["Marketcap"] > 0 and v["Close"] > 0]
+    supply_day = max(reported) if reported else None
     return {
         "name": coin.name,
         "symbol": symbol,
@@ -17,6 +20,11 @@ def summary(truth: CsvTruth, symbol: str) -> dict:
         "last_day": last.isoformat(),
         "latest_close": coin.days[last]["Close"],
         "latest_market_cap": coin.days[last]["Marketcap"],
+        "latest_market_cap_estimated": False,
+        "circulating_supply": coin.days[supply_day]["Marketcap"] / coin.days[supply_day]["Close"]
+        if supply_day
+        else None,
+        "supply_as_of": supply_day.isoformat() if supply_day else None,
     }
 
 

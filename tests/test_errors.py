@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -35,7 +35,14 @@ def test_health_and_ready(client):
     assert client.get("/health").get_json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready", "database": "ok", "cache": {"backend": "off", "status": "ok"}}
+    age = (datetime.now(UTC).date() - date(2021, 7, 6)).days  # the bundled CSVs end on 2021-07-06
+    assert ready.get_json() == {
+        "status": "ready",
+        "database": "ok",
+        "cache": {"backend": "off", "status": "ok"},
+        "data_through": "2021-07-06",
+        "data_age_days": age,
+    }
 
 
 def test_head_is_answered_like_get_without_body(client):

@@ -37,6 +37,9 @@ def expected_candles(truth: CsvTruth, symbol: str, start: date, end: date, inter
             "close": days[-1][1]["Close"],
             "volume": sum(v["Volume"] for _, v in days),
             "market_cap": days[-1][1]["Marketcap"],
+            "source": "csv",
+            "volume_estimated": False,
+            "market_cap_estimated": False,
         }
         for period, days in groups.items()
     ]
@@ -92,10 +95,30 @@ def test_csv_parses_back_to_the_same_values(client):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert list(rows[0]) == ["period_start", "days", "open", "high", "low", "close", "volume", "market_cap"]
-    parsed = [
-        {k: (v if k == "period_start" else int(v) if k == "days" else float(v)) for k, v in row.items()} for row in rows
+    assert list(rows[0]) == [
+        "period_start",
+        "days",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "market_cap",
+        "source",
+        "volume_estimated",
+        "market_cap_estimated",
     ]
+    text_fields = {"period_start", "source"}
+    flags = {"volume_estimated", "market_cap_estimated"}
+
+    def value(k: str, v: str):
+        if k in text_fields:
+            return v
+        if k in flags:
+            return {"True": True, "False": False}[v]
+        return int(v) if k == "days" else float(v)
+
+    parsed = [{k: value(k, v) for k, v in row.items()} for row in rows]
     assert parsed == as_json
     by_accept = client.get(
         "/api/v1/currencies/doge/history?start=2015-01-01&end=2015-12-31&interval=1w", headers={"Accept": "text/csv"}

@@ -46,7 +46,8 @@ def stored(app, symbol: str = "BTC") -> dict[date, tuple]:
 
 
 def expected(klines: dict[date, list]) -> dict[date, tuple]:
-    return {day: (*(float(k[i]) for i in range(1, 6)), None) for day, k in klines.items()}
+    """open, high, low, close, the QUOTE volume (index 7: dollars, not coins), no market cap."""
+    return {day: (*(float(k[i]) for i in (1, 2, 3, 4, 7)), None) for day, k in klines.items()}
 
 
 def run(app, market="BTC/USDT", since=FIRST, until=date(2030, 1, 1), **kwargs):
@@ -116,7 +117,7 @@ def test_rerun_is_idempotent_and_replaces_changed_days(ingest_app, fake_binance)
     assert stored(ingest_app) == first and len(first) == 1200
     fake_binance.klines["BTCUSDT"][FIRST] = kline(FIRST, 1, 2, 0.5, 1.5, 7)
     run(ingest_app)
-    assert stored(ingest_app)[FIRST] == (1.0, 2.0, 0.5, 1.5, 7.0, None)
+    assert stored(ingest_app)[FIRST] == (1.0, 2.0, 0.5, 1.5, float(fake_binance.klines["BTCUSDT"][FIRST][7]), None)
 
 
 def test_a_run_failing_after_two_batches_then_a_rerun_converges(ingest_app, fake_binance):

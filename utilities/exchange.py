@@ -1,4 +1,9 @@
-"""Daily candles from an exchange through ccxt: paging, bounded retries, validation.
+"""Daily candles from an exchange through ccxt: paging, bounded retries, validation, quote volume.
+
+Volume is stored in the quote currency (the day's traded value), never in coins. Binance's klines
+carry the quote asset volume (index 7), read through ccxt's implicit API (`publicGetKlines`);
+other exchanges give only base volume through the unified `fetch_ohlcv`, which is converted with
+the typical price (high + low + close) / 3 and marked as estimated.
 
 ccxt is imported here only, when ingestion runs; the web app never imports this module.
 """
@@ -17,6 +22,10 @@ log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 PAGE_LIMIT = 1000
+# Exchanges whose raw daily klines carry the quote asset volume at index 7 (Binance's format).
+QUOTE_VOLUME_KLINES = frozenset({"binance", "binanceus"})
+# A quote volume outside [base volume x low, base volume x high] beyond rounding is inconsistent.
+QUOTE_VOLUME_TOLERANCE = 1e-6
 
 
 class ExchangeFetchError(RuntimeError):
@@ -30,6 +39,7 @@ class Page:
     rows: list[tuple]
     skipped: int
     last_day: date | None
+    volume_estimated: bool = False
 
 
 def make_exchange(name: str, **options: Any):
@@ -69,23 +79,48 @@ def retrying(call: Callable[[], Any], what: str, retries: int, backoff: float, s
     raise AssertionError("unreachable")
 
 
-def validate_candle(candle: list) -> tuple | str:
-    """A row in RECORD_FIELDS order, or the reason the candle is unusable."""
+def typical_price(high: float, low: float, close: float) -> float:
+    """The price estimate that converts a base volume to quote units when no quote volume is given."""
+    return (high + low + close) / 3
+
+
+def validate_candle(candle: list, quote_volume: object = None) -> tuple | str:
+    """A row in RECORD_FIELDS order with volume in quote units, or the reason the candle is unusable.
+
+    `quote_volume` is the exchange's own figure; None means "not given": base volume x typical price.
+    """
     try:
         timestamp, open_, high, low, close, volume = candle[:6]
         values = [float(v) for v in (open_, high, low, close, volume)]
+        quote = None if quote_volume is None else float(quote_volume)
     except (TypeError, ValueError):
         return f"malformed candle {candle!r:.120}"
-    if not all(math.isfinite(v) and v >= 0 for v in values):
+    if not all(math.isfinite(v) and v >= 0 for v in (*values, quote or 0.0)):
         return f"non-finite or negative value in {candle!r:.120}"
     open_, high, low, close, volume = values
     if not (low <= min(open_, close) and max(open_, close) <= high):
         return f"prices out of order (low <= open, close <= high) in {candle!r:.120}"
     if not isinstance(timestamp, int) or timestamp % DAY_MS:
         return f"not a whole UTC day: {timestamp!r}"
+    if quote is None:
+        quote = volume * typical_price(high, low, close)
+    elif not volume * low * (1 - QUOTE_VOLUME_TOLERANCE) <= quote <= volume * high * (1 + QUOTE_VOLUME_TOLERANCE):
+        return f"quote volume {quote} outside base volume x [low, high] in {candle!r:.120}"
     day = datetime.fromtimestamp(timestamp / 1000, tz=UTC).date()
-    # Exchanges give no market cap: stored empty.
-    return (day, open_, high, low, close, volume, None)
+    # Exchanges give no market cap: the caller estimates it from the coin's supply.
+    return (day, open_, high, low, close, quote, None)
+
+
+def fetch_daily(exchange, market: str, since_ms: int, limit: int) -> tuple[list[tuple[list, object]], bool]:
+    """One page of (candle, quote volume or None) and whether volumes will be estimated."""
+    if exchange.id in QUOTE_VOLUME_KLINES:
+        raw = exchange.publicGetKlines(
+            {"symbol": exchange.market_id(market), "interval": "1d", "startTime": since_ms, "limit": limit}
+        )
+        # [open time, o, h, l, c, base volume, close time, quote volume, ...]; a short row is malformed.
+        candles = [(k[:6], k[7]) if isinstance(k, list) and len(k) >= 8 else (k, "absent") for k in raw]
+        return candles, False
+    return [(candle, None) for candle in exchange.fetch_ohlcv(market, "1d", since=since_ms, limit=limit)], True
 
 
 def daily_pages(
@@ -106,18 +141,19 @@ def daily_pages(
         if since_ms > end_ms:
             return
         what = f"{exchange.id} {market} 1d since {cursor.date().isoformat()}"
-        candles = retrying(
-            lambda since_ms=since_ms: exchange.fetch_ohlcv(market, "1d", since=since_ms, limit=PAGE_LIMIT),
+        fetched, estimated = retrying(
+            lambda since_ms=since_ms: fetch_daily(exchange, market, since_ms, PAGE_LIMIT),
             what,
             retries,
             backoff,
             sleep,
         )
+        candles = [candle for candle, _ in fetched]
         rows, skipped, newest = [], 0, None
-        for candle in candles:
+        for candle, quote_volume in fetched:
             if isinstance(candle, list | tuple) and candle and isinstance(candle[0], int) and candle[0] > end_ms:
                 continue
-            checked = validate_candle(candle)
+            checked = validate_candle(candle, quote_volume)
             if isinstance(checked, str):
                 log.warning("%s: skipped %s", what, checked)
                 skipped += 1
@@ -126,7 +162,7 @@ def daily_pages(
             newest = max(newest, checked[0]) if newest else checked[0]
         timestamps = [c[0] for c in candles if isinstance(c, list | tuple) and c and isinstance(c[0], int)]
         if rows or skipped:
-            yield Page(rows=rows, skipped=skipped, last_day=newest)
+            yield Page(rows=rows, skipped=skipped, last_day=newest, volume_estimated=estimated)
         if not timestamps or max(timestamps) < since_ms:
             return  # nothing newer: the range is covered
         cursor = datetime.fromtimestamp(max(timestamps) / 1000, tz=UTC) + timedelta(days=1)

@@ -1,14 +1,17 @@
 """Store an exchange's daily candles: one currency per base asset, one transaction per page.
 
 A run killed at any point keeps every page already committed, and a re-run converges to the
-same rows (upserts on `(currency_id, date)`). Plain SQLAlchemy Core; no Flask.
+same rows (upserts on `(currency_id, date)`). Only markets quoted in a USD-equivalent asset are
+stored (one unit per series); each row is marked with the exchange's id, its volume is in quote
+units and its market cap is estimated as close x the coin's supply last known. Plain SQLAlchemy
+Core; no Flask.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,7 +19,15 @@ from sqlalchemy import Engine, MetaData, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from utilities.exchange import ExchangeFetchError, Page, daily_pages, retrying
-from utilities.record_store import store_records
+from utilities.record_store import refresh_supply, store_records
+
+# Quote assets whose prices count as US dollars (the USD_QUOTES setting's default).
+DEFAULT_USD_QUOTES = ("USD", "USDT", "USDC", "BUSD")
+
+
+class NotUsdQuotedError(ValueError):
+    """The market's quote asset is not USD-equivalent: its prices cannot join a USD series."""
+
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +74,33 @@ def currency_for_market(engine: Engine, currency: Table, exchange, market: str) 
     return currency_id, symbol
 
 
+def check_usd_quote(exchange, market: str, usd_quotes: Collection[str]) -> None:
+    """Refuse a market quoted in anything but a USD-equivalent asset (e.g. BTC/EUR, ETH/BTC)."""
+    quote = str(exchange.market(market)["quote"]).upper()
+    if quote not in usd_quotes:
+        raise NotUsdQuotedError(
+            f"quote asset {quote} is not USD-equivalent (USD_QUOTES={','.join(usd_quotes)}); "
+            "its prices and volumes would mix units in the coin's series"
+        )
+
+
+def known_supply(engine: Engine, currency: Table, record: Table, currency_id: int) -> float | None:
+    """The coin's circulating supply, derived from its newest reported market cap when not yet stored."""
+    with engine.begin() as conn:
+        supply = conn.execute(select(currency.c.circulating_supply).where(currency.c.id == currency_id)).scalar()
+        if supply is None:
+            refresh_supply(conn, currency, record, currency_id)
+            supply = conn.execute(select(currency.c.circulating_supply).where(currency.c.id == currency_id)).scalar()
+    return supply
+
+
+def with_market_cap(rows: list[tuple], supply: float | None) -> list[tuple]:
+    """Rows with market cap = close x supply (None when no supply is known)."""
+    if supply is None:
+        return rows
+    return [(*row[:6], row[4] * supply) for row in rows]
+
+
 def ingest_market(
     engine: Engine,
     exchange,
@@ -70,6 +108,7 @@ def ingest_market(
     since: date,
     until: date,
     *,
+    usd_quotes: Collection[str] = DEFAULT_USD_QUOTES,
     on_page: Callable[[Page], None] | None = None,
     retries: int = 5,
     backoff: float = 1.0,
@@ -82,10 +121,21 @@ def ingest_market(
     summary = IngestSummary(market=market)
     try:
         retrying(exchange.load_markets, f"{exchange.id} markets", retries, backoff, sleep)
+        check_usd_quote(exchange, market, usd_quotes)
         currency_id, summary.symbol = currency_for_market(engine, currency, exchange, market)
+        supply = known_supply(engine, currency, record, currency_id)
         for page in daily_pages(exchange, market, since, until, retries=retries, backoff=backoff, sleep=sleep):
             with engine.begin() as conn:
-                store_records(conn, record, currency_id, page.rows, replace=True)
+                store_records(
+                    conn,
+                    record,
+                    currency_id,
+                    with_market_cap(page.rows, supply),
+                    replace=True,
+                    source=exchange.id,
+                    volume_estimated=page.volume_estimated,
+                    marketcap_estimated=supply is not None,
+                )
             summary.pages += 1
             summary.skipped += page.skipped
             summary.stored += len(page.rows)
@@ -95,7 +145,7 @@ def ingest_market(
                 summary.last_day = max(days + ([summary.last_day] if summary.last_day else []))
             if on_page:
                 on_page(page)
-    except ExchangeFetchError as error:
+    except (ExchangeFetchError, NotUsdQuotedError) as error:
         summary.error = str(error)
     except ccxt.BaseError as error:  # an unknown market, a refused request...: reported with what was stored
         summary.error = f"{type(error).__name__}: {error}"

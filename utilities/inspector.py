@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from utilities.csv_source import count_sources, read_source
-from utilities.record_store import store_records
+from utilities.record_store import refresh_supply, store_records
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ def seed_from_csv(
                     currency_id = conn.execute(
                         select(currency.c.id).where(currency.c.symbol == coin.symbol)
                     ).scalar_one()
-                    store_records(conn, record, currency_id, coin.rows, replace=False)
+                    store_records(conn, record, currency_id, coin.rows, replace=False, source="csv")
+                    refresh_supply(conn, currency, record, currency_id)
                 files += 1
         _, records_after = _counts(engine, currency, record)
     inserted = records_after - records_before

@@ -1,7 +1,8 @@
 """Bulk writes of daily records at driver speed, for the CSV seeder and exchange ingestion.
 
-Rows are tuples in `RECORD_FIELDS` order (date, open, high, low, close, volume, marketcap).
-`replace=False` keeps rows already stored (seeding: re-runs converge); `replace=True` overwrites
+Rows are tuples in `RECORD_FIELDS` order (date, open, high, low, close, volume, marketcap); the
+lineage (`source` and whether volume or market cap are estimates) is one value per call, stored on
+every row. `replace=False` keeps rows already stored (seeding: re-runs converge); `replace=True` overwrites
 them (ingestion: the exchange's latest word wins). PostgreSQL gets COPY into a temp table and one
 INSERT ... ON CONFLICT; SQLite gets the driver's executemany; both in the caller's transaction.
 """
@@ -11,25 +12,27 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, false, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from utilities.csv_source import RECORD_FIELDS
 
-COLUMNS = ("currency_id", *RECORD_FIELDS)
+LINEAGE_FIELDS = ("source", "volume_estimated", "marketcap_estimated")
+COLUMNS = ("currency_id", *RECORD_FIELDS, *LINEAGE_FIELDS)
 _COLUMN_LIST = ", ".join(COLUMNS)
-_UPDATES = ", ".join(f"{column} = EXCLUDED.{column}" for column in RECORD_FIELDS[1:])
+_UPDATED = (*RECORD_FIELDS[1:], *LINEAGE_FIELDS)
+_UPDATES = ", ".join(f"{column} = EXCLUDED.{column}" for column in _UPDATED)
 _ON_CONFLICT = {
     False: "ON CONFLICT (currency_id, date) DO NOTHING",
     True: f"ON CONFLICT (currency_id, date) DO UPDATE SET {_UPDATES}",
 }
 
 
-def _postgresql(conn: Connection, currency_id: int, rows: list[tuple], replace: bool) -> None:
+def _postgresql(conn: Connection, currency_id: int, rows: list[tuple], lineage: tuple, replace: bool) -> None:
     buffer = io.StringIO()
     # csv writes floats with repr(), which PostgreSQL parses back to the identical double;
-    # None becomes an empty field, which COPY ... CSV reads as NULL.
-    csv.writer(buffer).writerows((currency_id, *row) for row in rows)
+    # None becomes an empty field, which COPY ... CSV reads as NULL; booleans as True/False.
+    csv.writer(buffer).writerows((currency_id, *row, *lineage) for row in rows)
     buffer.seek(0)
     cursor = conn.connection.driver_connection.cursor()
     try:
@@ -43,12 +46,12 @@ def _postgresql(conn: Connection, currency_id: int, rows: list[tuple], replace: 
         cursor.close()
 
 
-def _sqlite(conn: Connection, table: Table, currency_id: int, rows: list[tuple], replace: bool) -> None:
+def _sqlite(conn: Connection, table: Table, currency_id: int, rows: list[tuple], lineage: tuple, replace: bool) -> None:
     statement = sqlite.insert(table)
     if replace:
         statement = statement.on_conflict_do_update(
             index_elements=["currency_id", "date"],
-            set_={column: statement.excluded[column] for column in RECORD_FIELDS[1:]},
+            set_={column: statement.excluded[column] for column in _UPDATED},
         )
     else:
         statement = statement.on_conflict_do_nothing()
@@ -56,17 +59,53 @@ def _sqlite(conn: Connection, table: Table, currency_id: int, rows: list[tuple],
     if list(compiled.positiontup)[: len(COLUMNS)] != list(COLUMNS):
         raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
     # ISO text is what SQLAlchemy's Date type stores on SQLite.
-    conn.exec_driver_sql(str(compiled), [(currency_id, row[0].isoformat(), *row[1:]) for row in rows])
+    conn.exec_driver_sql(str(compiled), [(currency_id, row[0].isoformat(), *row[1:], *lineage) for row in rows])
 
 
-def store_records(conn: Connection, table: Table, currency_id: int, rows: list[tuple], *, replace: bool) -> None:
-    """Write one currency's rows in bulk inside the caller's transaction."""
+def store_records(
+    conn: Connection,
+    table: Table,
+    currency_id: int,
+    rows: list[tuple],
+    *,
+    replace: bool,
+    source: str,
+    volume_estimated: bool = False,
+    marketcap_estimated: bool = False,
+) -> None:
+    """Write one currency's rows in bulk inside the caller's transaction, each marked with its lineage."""
     if not rows:
         return
+    lineage = (source, volume_estimated, marketcap_estimated)
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        _postgresql(conn, currency_id, rows, replace)
+        _postgresql(conn, currency_id, rows, lineage, replace)
     elif dialect == "sqlite":
-        _sqlite(conn, table, currency_id, rows, replace)
+        _sqlite(conn, table, currency_id, rows, lineage, replace)
     else:
         raise NotImplementedError(f"bulk writes support PostgreSQL and SQLite, not {dialect}")
+
+
+def refresh_supply(conn: Connection, currency: Table, record: Table, currency_id: int) -> None:
+    """Derive the coin's circulating supply from its newest reported market cap (market cap / close),
+    unless a supply known on a later day is already stored (e.g. one set through the write API)."""
+    newest = conn.execute(
+        select(record.c.date, record.c.marketcap, record.c.close)
+        .where(
+            record.c.currency_id == currency_id,
+            record.c.marketcap > 0,
+            record.c.close > 0,
+            record.c.marketcap_estimated.is_(false()),
+        )
+        .order_by(record.c.date.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return
+    day, marketcap, close = newest
+    known = or_(currency.c.supply_as_of.is_(None), currency.c.supply_as_of <= day)
+    conn.execute(
+        update(currency)
+        .where(currency.c.id == currency_id, known)
+        .values(circulating_supply=marketcap / close, supply_as_of=day)
+    )

@@ -72,7 +72,7 @@ def currency_body(body: Any, *, path_symbol: str | None = None) -> tuple[str, st
     if not isinstance(body, dict):
         raise InvalidParams({"body": 'must be a JSON object like {"name": "Bitcoin", "symbol": "BTC"}'})
     errors: dict[str, str] = {}
-    unknown = set(body) - {"name", "symbol"}
+    unknown = set(body) - {"name", "symbol", *SUPPLY_FIELDS}
     if unknown:
         errors["body"] = _unknown_fields(unknown)
     name = _name(body.get("name"), errors)
@@ -85,6 +85,40 @@ def currency_body(body: Any, *, path_symbol: str | None = None) -> tuple[str, st
     if errors:
         raise InvalidParams(errors)
     return name, symbol
+
+
+SUPPLY_FIELDS = ("circulating_supply", "supply_as_of")
+
+
+def supply_body(body: dict, today: date) -> tuple[float, date] | None:
+    """(circulating supply, the day it held) when the currency body sets one; `supply_as_of`
+    defaults to today (UTC). Market caps of ingested days are estimated from it."""
+    if "circulating_supply" not in body:
+        if "supply_as_of" in body:
+            raise InvalidParams({"supply_as_of": "needs circulating_supply"})
+        return None
+    errors: dict[str, str] = {}
+    supply = body["circulating_supply"]
+    try:
+        value = float(supply) if isinstance(supply, int | float) and not isinstance(supply, bool) else math.nan
+    except OverflowError:  # an integer too large for a float
+        value = math.inf
+    if not (math.isfinite(value) and 0 < value <= 1e18):
+        errors["circulating_supply"] = "must be a positive number of coins in circulation, at most 1e18"
+    raw_day = body.get("supply_as_of", today.isoformat())
+    day = None
+    if not isinstance(raw_day, str) or not STRICT_DATE.match(raw_day):
+        errors["supply_as_of"] = "must be an ISO day, YYYY-MM-DD"
+    else:
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            errors["supply_as_of"] = "must be an existing day, YYYY-MM-DD"
+    if day is not None and not MIN_DATE <= day <= today:
+        errors["supply_as_of"] = f"must be between {MIN_DATE.isoformat()} and today ({today.isoformat()})"
+    if errors:
+        raise InvalidParams(errors)
+    return value, day
 
 
 def _number(candle: dict, field: str, required: bool) -> float | None:

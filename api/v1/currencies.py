@@ -1,5 +1,6 @@
 """`/api/v1/currencies` (catalogue, create) and `/api/v1/currencies/<symbol>` (read, rename, delete)."""
 
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 from flasgger import swag_from
@@ -11,22 +12,30 @@ from api.currency_queries import CatalogueQuery, catalogue_page, currency_summar
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
+from api.freshness import with_data_through
+from api.queries import latest_day
 from api.responses import json_response, no_content
-from api.v1.bodies import currency_body, json_body
+from api.v1.bodies import currency_body, json_body, supply_body
 from api.v1.params import parse_catalogue_args, parse_symbol
 from api.write_queries import DuplicateSymbolError, create_currency, delete_currency, rename_currency
 
 
 def render_catalogue(query: CatalogueQuery) -> Response:
     page = catalogue_page(db.session, query)
-    return json_response(page.rows, headers={"X-Total-Count": str(page.total)})
+    # No row (a search without match): the latest day comes from a probe of its own.
+    through = page.data_through if page.total else latest_day(db.session)
+    return with_data_through(json_response(page.rows, headers={"X-Total-Count": str(page.total)}), through)
 
 
 def render_currency(symbol: str) -> Response:
     summary = currency_summary(db.session, symbol)
     if summary is None:
         return error_response(404, f"Unknown symbol: {symbol}")
-    return json_response(summary)
+    return with_data_through(json_response(summary), summary["last_day"])
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 class CurrencyList(Resource):
@@ -43,13 +52,15 @@ class CurrencyList(Resource):
     @swag_from(spec_path("currencies_post.yml"))
     def post(self) -> Response:
         """Create a currency (writer or admin)."""
-        name, symbol = currency_body(json_body(request))
+        body = json_body(request)
+        name, symbol = currency_body(body)
         try:
-            create_currency(db.session, name, symbol)
+            create_currency(db.session, name, symbol, supply_body(body, utc_today()))
         except DuplicateSymbolError:
             return error_response(409, f"Symbol {symbol} already exists")
         location = url_for("v1.currency", symbol=symbol)
-        return json_response(currency_summary(db.session, symbol), 201, headers={"Location": location})
+        summary = currency_summary(db.session, symbol)
+        return with_data_through(json_response(summary, 201, headers={"Location": location}), summary["last_day"])
 
 
 class CurrencyDetail(Resource):
@@ -70,10 +81,12 @@ class CurrencyDetail(Resource):
     def put(self, symbol: str) -> Response:
         """Rename a currency (writer or admin); the symbol itself cannot change."""
         symbol = parse_symbol(symbol)
-        name, _ = currency_body(json_body(request), path_symbol=symbol)
-        if not rename_currency(db.session, symbol, name):
+        body = json_body(request)
+        name, _ = currency_body(body, path_symbol=symbol)
+        if not rename_currency(db.session, symbol, name, supply_body(body, utc_today())):
             return error_response(404, f"Unknown symbol: {symbol}")
-        return json_response(currency_summary(db.session, symbol))
+        summary = currency_summary(db.session, symbol)
+        return with_data_through(json_response(summary), summary["last_day"])
 
     @swag_from(spec_path("currency_delete.yml"))
     def delete(self, symbol: str) -> Response:

@@ -7,7 +7,8 @@ from flask_restful import Resource
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
-from api.queries import DashboardQuery, UnknownSymbolsError, dashboard_page
+from api.freshness import with_data_through
+from api.queries import DashboardQuery, UnknownSymbolsError, dashboard_page, latest_day
 from api.responses import json_response, no_content
 from api.v1.params import parse_dashboard_args
 
@@ -22,8 +23,9 @@ def render_dashboard(query: DashboardQuery) -> Response:
             return queue_backfills(error.symbols)
         return error_response(404, f"Unknown symbol(s): {', '.join(error.symbols)}")
     if page.total == 0:
-        return no_content()
-    return json_response(page.rows, headers={"X-Total-Count": str(page.total)})
+        one_coin = query.symbols[0] if query.symbols is not None and len(query.symbols) == 1 else None
+        return with_data_through(no_content(), latest_day(db.session, one_coin))
+    return with_data_through(json_response(page.rows, headers={"X-Total-Count": str(page.total)}), page.data_through)
 
 
 def queue_backfills(symbols: list[str]) -> Response:

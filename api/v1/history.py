@@ -8,10 +8,23 @@ from api.currency_queries import MAX_CANDLES, HistoryQuery, price_history
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
+from api.freshness import with_data_through
 from api.responses import csv_response, json_response, no_content
 from api.v1.params import parse_history_args, parse_symbol
 
-CANDLE_FIELDS = ["period_start", "days", "open", "high", "low", "close", "volume", "market_cap"]
+CANDLE_FIELDS = [
+    "period_start",
+    "days",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "market_cap",
+    "source",
+    "volume_estimated",
+    "market_cap_estimated",
+]
 
 
 def render_history(query: HistoryQuery, media: str) -> Response:
@@ -24,14 +37,14 @@ def render_history(query: HistoryQuery, media: str) -> Response:
             f"More than {MAX_CANDLES} candles: narrow start/end or use a longer interval (1w or 1M)",
         )
     if not history.candles:
-        return no_content()
+        return with_data_through(no_content(), history.data_through)
     if media == "csv":
         name = f"{query.symbol}-{query.interval}-{history.candles[0]['period_start']}.csv"
         response = csv_response(history.candles, CANDLE_FIELDS, name)
     else:
         response = json_response(history.candles)
     response.headers["Vary"] = "Accept"
-    return response
+    return with_data_through(response, history.data_through)
 
 
 class CurrencyHistory(Resource):

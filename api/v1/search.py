@@ -7,6 +7,7 @@ from flask_restful import Resource
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
+from api.freshness import with_data_through
 from api.queries import find_currency
 from api.responses import json_response
 from api.v1.params import parse_search_term
@@ -17,7 +18,7 @@ def render_search(term: str) -> Response:
     currency = find_currency(db.session, term)
     if currency is None:
         return error_response(404, f"No currency named or with symbol {term!r}")
-    return json_response({"name": currency.name, "symbol": currency.symbol})
+    return with_data_through(json_response({"name": currency.name, "symbol": currency.symbol}), currency.last_day)
 
 
 class Search(Resource):
