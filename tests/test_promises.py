@@ -226,7 +226,7 @@ def test_entries_from_before_a_redis_outage_are_dropped(persistent_redis, seeded
     """A write during the outage cannot tell Redis; Redis comes back WITH the old entry, which
     must not be served."""
     url = f"redis://127.0.0.1:{persistent_redis['port']}/0"
-    settings = {"CACHE_TTL": 300, "REDIS_URL": url, "CACHE_NEAR_TTL": near_ttl}
+    settings = {"CACHE_TTL": 300, "REDIS_URL": url, "CACHE_NEAR_TTL": near_ttl, "CACHE_REDIS_TIMEOUT_MS": 2000}
     app = make_app(seeded_database_url, CACHE_VERSION_FILE=str(tmp_path / "v"), **settings)
     clock = FakeClock()
     app.extensions["response_cache"].backend.clock = clock
