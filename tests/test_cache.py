@@ -411,7 +411,10 @@ def test_redis_on_a_closed_port_fails_open_and_cools_down(seeded_database_url, t
 
 def test_redis_stopped_and_started_again(own_redis, seeded_database_url, tmp_path):
     url = f"redis://127.0.0.1:{own_redis['port']}/0"
-    app = make_app(seeded_database_url, CACHE_TTL=300, REDIS_URL=url, CACHE_VERSION_FILE=str(tmp_path / "v"))
+    # A generous Redis timeout: on a loaded machine the default's tens of milliseconds turned a
+    # hit into a fail-open miss (a stopped server refuses at once, so this costs no waiting).
+    settings = {"CACHE_TTL": 300, "REDIS_URL": url, "CACHE_REDIS_TIMEOUT_MS": 2000}
+    app = make_app(seeded_database_url, CACHE_VERSION_FILE=str(tmp_path / "v"), **settings)
     backend = app.extensions["response_cache"].backend
     clock = FakeClock()
     backend.clock = clock

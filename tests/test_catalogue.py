@@ -36,12 +36,16 @@ def test_catalogue_by_latest_market_cap(client, truth):
     assert response.get_json() == expected
 
 
-def test_catalogue_paging(client):
-    everything = client.get("/api/v1/currencies").get_json()
-    pages = [client.get(f"/api/v1/currencies?page={n}&per_page=10") for n in (1, 2, 3, 4)]
-    assert [p.headers["X-Total-Count"] for p in pages] == ["23"] * 4
-    assert pages[0].get_json() + pages[1].get_json() + pages[2].get_json() == everything
-    assert pages[3].get_json() == []
+@pytest.mark.parametrize("per_page", [1, 5, 10, 22, 23, 100])
+def test_catalogue_paging(client, truth, per_page):
+    """Every page holds exactly its slice of the order computed from the CSVs, and no more."""
+    expected = sorted((summary(truth, s) for s in truth.coins), key=lambda r: (-r["latest_market_cap"], r["symbol"]))
+    pages = -(-len(expected) // per_page)
+    for number in range(1, pages + 2):  # one page past the end, which is empty
+        response = client.get(f"/api/v1/currencies?page={number}&per_page={per_page}")
+        assert response.status_code == 200
+        assert response.headers["X-Total-Count"] == "23"
+        assert response.get_json() == expected[(number - 1) * per_page : number * per_page], (per_page, number)
 
 
 @pytest.mark.parametrize(

@@ -280,26 +280,41 @@ def test_postgres_connections_terminated_under_load(chaos_service):
 
 
 def test_bulk_writes_while_reading(chaos_service, truth):
-    """Writers rewrite BTC's whole history (same values) 4 times while 16 clients read."""
+    """Writers rewrite BTC's whole history 4 times (doubled prices, then the CSV's again, twice)
+    while 16 clients read: every read is wholly the old answer or wholly the new one."""
     service = chaos_service()
-    expected = references(service)
     coin = truth.coins["BTC"]
-    candles = [
-        {
-            "date": day.isoformat(),
-            "open": row["Open"],
-            "high": row["High"],
-            "low": row["Low"],
-            "close": row["Close"],
-            "volume": row["Volume"],
-            "market_cap": row["Marketcap"],
-        }
-        for day, row in sorted(coin.days.items())
-    ]
+
+    def history_of(factor: float) -> list[dict]:
+        return [
+            {
+                "date": day.isoformat(),
+                "open": row["Open"] * factor,
+                "high": row["High"] * factor,
+                "low": row["Low"] * factor,
+                "close": row["Close"] * factor,
+                "volume": row["Volume"] * factor,
+                "market_cap": row["Marketcap"] * factor,
+            }
+            for day, row in sorted(coin.days.items())
+        ]
+
+    original, doubled = history_of(1.0), history_of(2.0)
     login = request(service.port, "/api/v1/tokens", "POST", headers=basic("chaos-writer", WRITER_PASSWORD))
     assert login.status == 201, login.body
     token = json.loads(login.body)["token"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def write(candles: list[dict]) -> Answer:
+        return request(service.port, "/api/v1/currencies/BTC/records", "PUT", json.dumps(candles).encode(), headers)
+
+    old = references(service)
+    assert write(doubled).status == 200
+    new = references(service)
+    assert write(original).status == 200
+    assert references(service) == old
+    changed = [path for path in READ_PATHS if old[path] != new[path]]
+    assert "/api/v1/currencies/BTC/history?start=2021-01-01&end=2021-06-30" in changed, changed
     version = service.redis()
     before = int(version.get(f"{service.cache_prefix}:data-version") or 0)
     writes: list[Answer] = []
@@ -308,18 +323,20 @@ def test_bulk_writes_while_reading(chaos_service, truth):
 
     def write_four_times() -> None:
         span.append(len(load.answers))
-        for _ in range(4):
-            body = json.dumps(candles).encode()
-            writes.append(request(service.port, "/api/v1/currencies/BTC/records", "PUT", body, headers))
+        for candles in (doubled, original, doubled, original):
+            writes.append(write(candles))
         span.append(len(load.answers))
 
     writer = threading.Thread(target=write_four_times)
     load.run([(200, writer.start)])
     writer.join(timeout=300)
-    wrong = wrong_answers(load.answers, expected)
+    # Wholly old or wholly new: a half-written or stale-mixed answer matches neither.
+    wrong = [a for a in load.answers if a.status != 200 or a.body not in (old[a.path], new[a.path])]
     assert wrong == [], service.log_tail()
-    assert [(answer.status, json.loads(answer.body)["upserted"]) for answer in writes] == [(200, len(candles))] * 4
+    seen_new = sum(1 for a in load.answers if a.path in changed and a.body == new[a.path])
+    assert [(answer.status, json.loads(answer.body)["upserted"]) for answer in writes] == [(200, len(original))] * 4
     assert span[1] > span[0]  # reads were answered while the writes ran
+    assert references(service) == old  # the last write put the CSV's values back
     engine = sa.create_engine(service.database_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM record")).scalar() == truth.total_rows
@@ -330,8 +347,9 @@ def test_bulk_writes_while_reading(chaos_service, truth):
     assert int(version.get(f"{service.cache_prefix}:data-version")) == before + 4  # one bump per write
     version.close()
     print(
-        f"\nCHAOS bulk writes: {len(load.answers)} reads, 4 writes of {len(candles)} candles while reads "
-        f"{span[0]}-{span[1]} were answered; {len(wrong)} failed, 0 duplicate rows"
+        f"\nCHAOS bulk writes: {len(load.answers)} reads, 4 writes of {len(original)} candles while reads "
+        f"{span[0]}-{span[1]} were answered; {len(wrong)} wrong, {seen_new} reads saw the doubled prices, "
+        "0 duplicate rows"
     )
 
 
