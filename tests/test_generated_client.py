@@ -80,6 +80,12 @@ def test_reads_through_the_generated_client(generated, truth):
     missing = api(package, "search.get_api_v1_search").sync_detailed(client=client, name="no such coin")
     assert missing.status_code == 404 and missing.parsed.detail
 
+    catalogue = api(package, "currencies.get_api_v1_currencies").sync_detailed(client=client, q="bitcoin", per_page=1)
+    assert [coin.symbol for coin in catalogue.parsed] == ["BTC"] and catalogue.headers["X-Total-Count"] == "2"
+    assert catalogue.parsed[0].latest_close == truth.coins["BTC"].days[truth.latest_day]["Close"]
+    health = api(package, "operations.get_health").sync(client=client)
+    assert health.status == package.models.HealthStatus.OK
+
     history = api(package, "currencies.get_api_v1_currencies_symbol_history")
     candles = history.sync("btc", client=client, start="2021-07-05", end=DAY.isoformat())
     assert [c.period_start for c in candles] == [date(2021, 7, 5), DAY]
