@@ -25,7 +25,7 @@ from tests.contract_server import ADMIN, seeded_app, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = 30  # per operation and phase: about 1,100 test cases, 4-6 minutes on one core
-SEED = int(os.environ.get("FUZZ_SEED", "20210706"))
+SEED = 20210706  # fixed: the same cases on every run, so a failure reproduces
 OPERATIONS = {
     "/api/v1/dashboard": ["get"],
     "/api/v1/search": ["get"],
