@@ -93,7 +93,7 @@ def schemathesis_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Pat
             "--report=ndjson",
             f"--report-ndjson-path={report}",
         ]
-        result = subprocess.run(command, env=environment, cwd=ROOT, capture_output=True, text=True, timeout=1500)
+        result = subprocess.run(command, env=environment, cwd=folder, capture_output=True, text=True, timeout=1500)
     return result, report
 
 
