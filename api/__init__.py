@@ -56,7 +56,7 @@ def ensure_sqlite_folder(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions instantiated in `api.extensions`."""
     from api import models  # noqa: F401  (registers the tables with the metadata)
-    from api.docs import template
+    from api.docs import swagger_config, template
 
     db.init_app(app)
     app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's own (reverse order)
@@ -64,6 +64,7 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             event.listen(db.engine, "connect", enforce_sqlite_foreign_keys)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    swagger.config = swagger_config()
     swagger.template = template()
     swagger.init_app(app)
     response_cache.init_app(app)

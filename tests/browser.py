@@ -47,7 +47,7 @@ def browser(tmp_path) -> Iterator[object]:
         f"--user-data-dir={tmp_path / 'profile'}",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     yield driver
     driver.quit()

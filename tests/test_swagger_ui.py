@@ -1,7 +1,8 @@
 """Swagger UI in a real browser: Debian's headless Chromium tries the dashboard operation.
 
 Needs `chromium` and `chromium-driver` (Debian packages; `.ci/run` installs them). Every
-request the page makes is recorded: none may leave the app's own origin.
+request the page makes is recorded: none may leave the app's own origin. The page's console
+must stay free of errors (flasgger's default page threw `ReferenceError: None is not defined`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def test_swagger_ui_tries_the_dashboard(browser, live_server):
     id_input = wait.until(
         ready.presence_of_element_located((By.CSS_SELECTOR, "tr[data-param-name='id'] input[type='text']"))
     )
+    # OpenAPI 3 pre-fills every field with its documented example (BTC and ETH on 2021-07-06).
+    assert id_input.get_attribute("value") == "btc,eth"
+    date_input = browser.find_element(By.CSS_SELECTOR, "tr[data-param-name='date'] input[type='text']")
+    assert date_input.get_attribute("value") == "2021-07-06"
+    id_input.clear()
     id_input.send_keys("btc,eth")
     browser.find_element(By.CSS_SELECTOR, ".opblock-get .execute").click()
     live = (By.CSS_SELECTOR, ".live-responses-table .response .response-col_status")
@@ -44,3 +50,5 @@ def test_swagger_ui_tries_the_dashboard(browser, live_server):
     network = [url for url in urls if url.startswith(("http:", "https:", "ws:", "wss:"))]
     assert f"{live_server}/apispec_1.json" in network
     assert [url for url in network if not url.startswith(live_server + "/")] == []
+    console = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert console == []

@@ -18,8 +18,8 @@ MAX_PAGE = 1_000_000
 MAX_SYMBOLS = 1000
 MIN_DATE = date(1900, 1, 1)
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
-# ASCII digits only: `\d` alone also matches Arabic-Indic and other digits, which int() accepts.
-DATE_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+# ASCII digits only, and the whole string: `\d` admits other scripts' digits and `$` a final newline.
+DATE_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 
 # Every accepted spelling of `order_by`, mapped to the sort key api.queries understands.
 ORDER_BY_ALIASES = {
