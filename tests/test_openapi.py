@@ -145,7 +145,37 @@ def test_history_operation(spec):
         "close",
         "volume",
         "market_cap",
+        "source",
+        "volume_estimated",
+        "market_cap_estimated",
     }
+
+
+def test_lineage_supply_and_freshness_fields_are_documented_as_served(client, spec):
+    """Every field the code sends is documented; the always-sent ones are required, the nullable ones nullable."""
+    schemas = spec["components"]["schemas"]
+    summary = client.get("/api/v1/currencies/btc").get_json()
+    assert set(summary) == set(schemas["CurrencySummary"]["required"]) == set(schemas["CurrencySummary"]["properties"])
+    summary_fields = schemas["CurrencySummary"]["properties"]
+    assert {"latest_market_cap_estimated", "circulating_supply", "supply_as_of"} <= {
+        name for name, field in summary_fields.items() if field.get("nullable")
+    }
+    candle = client.get("/api/v1/currencies/btc/history?start=2021-07-06&end=2021-07-06").get_json()[0]
+    assert set(candle) == set(schemas["Candle"]["required"]) == set(schemas["Candle"]["properties"])
+    assert (type(candle["volume_estimated"]), type(candle["market_cap_estimated"])) == (bool, bool)
+    for name in ("NewCurrency", "CurrencyRename"):
+        fields = {key: resolve(spec, value) for key, value in schemas[name]["properties"].items()}
+        assert fields["circulating_supply"]["maximum"] == 1e18 and fields["circulating_supply"]["exclusiveMinimum"]
+        assert ecma(fields["supply_as_of"]["pattern"]).match("2021-07-06")
+        assert "circulating_supply" not in schemas[name]["required"]
+    ready = client.get("/ready")
+    body = ready.get_json()
+    assert ready.status_code == 200 and set(body) <= set(schemas["Ready"]["properties"])
+    assert {"data_through", "data_age_days"} <= set(body) - set(schemas["Ready"]["required"])
+    assert schemas["Ready"]["properties"]["status"]["enum"] == ["ready", "starting", "unavailable"]
+    for path in ("/api/v1/dashboard", "/api/v1/jobs/{job_id}"):
+        unavailable = spec["paths"][path]["get"]["responses"]["503"]
+        assert "Retry-After" in unavailable["headers"] and "application/json" in unavailable["content"]
 
 
 def test_catalogue_operations(spec):
