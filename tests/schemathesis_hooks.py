@@ -8,13 +8,15 @@ inside those rules just before they are sent; negative cases are left alone. The
 * history and record deletion: `start` not after `end` (the two are swapped);
 * a batch of candles: `low <= open, close <= high` (low and high widened to the extremes) and
   each day once (repeated days dropped);
-* renaming a currency: a `symbol` in the body equals the path's (set to it).
+* renaming a currency: a `symbol` in the body equals the path's (set to it);
+* creating or renaming a currency: `supply_as_of` needs `circulating_supply` (dropped without
+  it) and is not after today, UTC (a later day becomes today).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import schemathesis
 
@@ -53,6 +55,17 @@ def _valid_candles(candles: list) -> list:
     return kept
 
 
+def _valid_supply(body: dict) -> None:
+    if "supply_as_of" not in body:
+        return
+    if "circulating_supply" not in body:
+        del body["supply_as_of"]
+        return
+    day, today = _day(body["supply_as_of"]), datetime.now(UTC).date()
+    if day and day > today:
+        body["supply_as_of"] = today.isoformat()
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs) -> None:
     """Runs in every phase (examples, coverage, fuzzing and stateful links alike)."""
@@ -64,6 +77,9 @@ def before_call(context, case, kwargs) -> None:
         _ordered_range(case.query)
     if method == "PUT" and path == "/api/v1/currencies/{symbol}/records" and isinstance(case.body, list):
         case.body = _valid_candles(case.body)
+    currency_body = (method, path) in (("POST", "/api/v1/currencies"), ("PUT", "/api/v1/currencies/{symbol}"))
+    if currency_body and isinstance(case.body, dict):
+        _valid_supply(case.body)
     renaming = method == "PUT" and path == "/api/v1/currencies/{symbol}" and isinstance(case.body, dict)
     if renaming and "symbol" in case.body and "symbol" in (case.path_parameters or {}):
         case.body["symbol"] = case.path_parameters["symbol"]
