@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from api.extensions import db, migrate, response_cache, swagger
 from api.observability import configure_logging, register_metrics, register_request_logging
 from api.rate_limits import register_rate_limits
+from api.replica import init_read_router
 from api.security import check_production_settings, register_security
 from config import config_for_environment
 
@@ -62,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     swagger.template = template()
     swagger.init_app(app)
     response_cache.init_app(app)
+    init_read_router(app)
 
 
 def release_session(error: BaseException | None) -> None:
