@@ -32,7 +32,13 @@ case "$command" in
     primary_port=${3:?PRIMARY_PORT missing}
     replica_port=${4:?REPLICA_PORT missing}
     mkdir -p "$dir"
-    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres: "$dir"
+      if ! su postgres -s /bin/sh -c "test -w $dir"; then
+        echo "the postgres user cannot reach $dir (a parent folder is private?)" >&2
+        exit 1
+      fi
+    fi
     if [ ! -d "$dir/primary" ]; then
       as_owner "$PG_BIN/initdb -D $dir/primary -U postgres -A trust --no-instructions" >/dev/null
       {
