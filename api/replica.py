@@ -98,22 +98,23 @@ class ReadRouter:
         with db.engine.connect() as primary:
             position = primary.execute(PRIMARY_POSITION).scalar_one()
         session = db.session
+        session.info[REPLICA_BIND] = self.engine
         try:
-            with self.engine.connect() as replica:
-                caught_up = replica.execute(CAUGHT_UP, {"position": position}).scalar_one()
+            # The check opens the session's replica transaction; the computation runs in it.
+            caught_up = session.execute(CAUGHT_UP, {"position": position}).scalar_one()
             self._recovered()
-            if not caught_up:
-                self._count("primary (replica behind)")
-                return compute()
-            session.info[REPLICA_BIND] = self.engine
-            try:
-                response = compute()
-            finally:
-                session.info.pop(REPLICA_BIND, None)
+            response = compute() if caught_up else None
         except (OperationalError, InterfaceError) as error:
+            session.info.pop(REPLICA_BIND, None)
             session.rollback()  # the failed replica transaction; the primary one starts afresh
             self._failed(error)
             self._count("primary (replica failed)")
+            return compute()
+        finally:
+            session.info.pop(REPLICA_BIND, None)
+        if response is None:
+            # Behind: the primary answers (the idle replica transaction ends with the request).
+            self._count("primary (replica behind)")
             return compute()
         self._count("replica")
         return response
