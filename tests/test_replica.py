@@ -97,21 +97,31 @@ class Read:
 
 @dataclass
 class Readers:
-    """`threads` clients read PATHS in turn until `total` reads are in; actions run at given counts."""
+    """`threads` clients read PATHS in turn; actions run at given counts of answers.
+
+    The clients stop once `total` reads are in and, of those, at least `after_write` began after
+    `write_answered` was set (counts, so a slow write on a loaded machine cannot shorten the run).
+    """
 
     app: object
     total: int
+    after_write: int = 0
     threads: int = 6
     done: list[Read] = field(default_factory=list)
     write_answered: threading.Event = field(default_factory=threading.Event)
     _issued: int = 0
+    _done_after_write: int = 0
+    _stop: bool = False
     _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def _finished(self) -> bool:
+        return self._stop or (self._issued >= self.total and self._done_after_write >= self.after_write)
 
     def _client(self) -> None:
         client = self.app.test_client()
         while True:
             with self._changed:
-                if self._issued == self.total:
+                if self._finished():
                     return
                 self._issued += 1
                 path = PATHS[self._issued % len(PATHS)]
@@ -119,19 +129,26 @@ class Readers:
             response = client.get(path)
             with self._changed:
                 self.done.append(Read(path, after, response.status_code, response.get_data()))
+                self._done_after_write += after
                 self._changed.notify_all()
 
     def run(self, actions: list[tuple[int, Callable[[], None]]]) -> None:
         workers = [threading.Thread(target=self._client, daemon=True) for _ in range(self.threads)]
         for worker in workers:
             worker.start()
-        for threshold, action in actions:
+        try:
+            for threshold, action in actions:
+                with self._changed:
+                    assert self._changed.wait_for(lambda t=threshold: len(self.done) >= t, timeout=300)
+                action()
+            with self._changed:  # bounded wait: every read issued has its answer
+                finished = self._changed.wait_for(lambda: self._finished() and self._issued == len(self.done), 300)
+        finally:
             with self._changed:
-                assert self._changed.wait_for(lambda t=threshold: len(self.done) >= t, timeout=300)
-            action()
-        for worker in workers:
-            worker.join(timeout=300)
-        assert len(self.done) == self.total
+                self._stop = True
+            for worker in workers:
+                worker.join(timeout=300)
+        assert finished and len(self.done) >= self.total
 
 
 def references(app) -> dict[str, bytes]:
@@ -202,7 +219,7 @@ def test_paused_replica_never_serves_or_caches_a_stale_answer(replica_app, seede
     assert reads(app)["replica"] >= len(PATHS)
     seeded_pair.pause_replay()
     new_name = f"Bitcoin {uuid.uuid4().hex[:6]}"
-    load = Readers(app, total=600)
+    load = Readers(app, total=600, after_write=300)
     lag: list[int] = []
 
     def write() -> None:
