@@ -52,9 +52,10 @@ class Instance:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
+    metrics: Path | None = None
 
     def start(self) -> None:
-        metrics = Path(tempfile.mkdtemp(prefix=f"crypto-metrics-{self.name}-"))
+        self.metrics = metrics = Path(tempfile.mkdtemp(prefix=f"crypto-metrics-{self.name}-"))
         env = {k: v for k, v in os.environ.items() if k != "FLASK_RUN_FROM_CLI"} | self.env
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"]
@@ -82,6 +83,8 @@ class Instance:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=60)
+        if self.metrics is not None:
+            shutil.rmtree(self.metrics, ignore_errors=True)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text().splitlines()[-lines:])

@@ -111,7 +111,7 @@ def cluster(postgres_databases, tmp_path_factory) -> Iterator[Cluster]:
         for instance in instances:
             instance.stop()
         client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(f"{prefix}*"))
+        keys = list(client.scan_iter(f"*{prefix}*"))  # the limiter adds a prefix of its own
         if keys:
             client.delete(*keys)
         client.close()
