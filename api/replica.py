@@ -27,6 +27,8 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from config import engine_options
+
 log = logging.getLogger(__name__)
 
 # `Session.info` key holding the replica engine while a read is being computed on it.
@@ -65,10 +67,14 @@ class ReadRouter:
         if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
             log.warning("DATABASE_REPLICA_URL is ignored: the primary database is not PostgreSQL")
             return
-        # No pre-ping: the freshness check is the first statement on every checkout, and any
-        # failure already falls back to the primary. A bounded connect time for a replica that hangs.
-        timeout = app.config["DATABASE_REPLICA_CONNECT_TIMEOUT"]
-        self.engine = sa.create_engine(url, connect_args={"connect_timeout": timeout})
+        # The primary's connection settings (timeouts, keepalives), with a connect timeout of its
+        # own for a replica that hangs. No pre-ping: the freshness check is the first statement of
+        # every use, and any failure already falls back to the primary.
+        options = engine_options(url)
+        options.pop("pool_pre_ping", None)
+        connect_timeout = app.config["DATABASE_REPLICA_CONNECT_TIMEOUT"]
+        options["connect_args"] = {**options.get("connect_args", {}), "connect_timeout": connect_timeout}
+        self.engine = sa.create_engine(url, **options)
 
     def _count(self, where: str) -> None:
         with self._lock:
