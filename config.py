@@ -112,6 +112,12 @@ def engine_options(url: str) -> dict:
     }
 
 
+def replica_url(environ: Mapping[str, str] = os.environ) -> str | None:
+    """`DATABASE_REPLICA_URL`: a PostgreSQL streaming replica for the read endpoints (unset: none)."""
+    url = environ.get("DATABASE_REPLICA_URL", "").strip()
+    return normalise_database_url(url) if url else None
+
+
 DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
 
 
@@ -126,6 +132,11 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = database_url()
     SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+    # Read replica (PostgreSQL only): cached-endpoint reads go there while it has replayed
+    # everything the primary had committed when the read began; else, or when it fails, to the primary.
+    DATABASE_REPLICA_URL = replica_url()
+    DATABASE_REPLICA_CONNECT_TIMEOUT = _int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
+    DATABASE_REPLICA_COOLDOWN = _int("DATABASE_REPLICA_COOLDOWN", 5)
     REDIS_URL = os.environ.get("REDIS_URL", "").strip() or None
     CACHE_TTL = _int("CACHE_TTL", 1800)
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "").strip() or "crypto-api"
@@ -214,3 +225,4 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SQLALCHEMY_ENGINE_OPTIONS = engine_options("sqlite://")
+    DATABASE_REPLICA_URL = None

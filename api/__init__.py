@@ -19,6 +19,7 @@ from api.extensions import db, migrate, response_cache, swagger
 from api.json_provider import FastJSONProvider
 from api.observability import configure_logging, register_metrics, register_request_logging
 from api.rate_limits import register_rate_limits
+from api.replica import init_read_router
 from api.security import check_production_settings, register_security
 from config import config_for_environment
 
@@ -68,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     swagger.template = template()
     swagger.init_app(app)
     response_cache.init_app(app)
+    init_read_router(app)
 
 
 def release_session(error: BaseException | None) -> None:

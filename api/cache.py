@@ -28,6 +28,8 @@ from redis.client import PubSub
 from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
+from api.replica import compute_read
+
 log = logging.getLogger(__name__)
 
 API_VERSION = "v1"
@@ -383,11 +385,13 @@ class AppCache:
 
     def _lookup_or_compute(self, key: str, compute: Callable[[], Response]) -> CachedResponse:
         if self.backend is None:
-            return CachedResponse.of(compute())
+            return CachedResponse.of(compute_read(compute))
         version, raw = self.backend.lookup(key)
         if raw is not None:
             return CachedResponse.decode(raw)
-        fresh = CachedResponse.of(compute())
+        # After the version is read: a replica computes only if it has replayed every write
+        # committed by now, so the answer is never older than the version it is stored under.
+        fresh = CachedResponse.of(compute_read(compute))
         # Bounded: a response above CACHE_MAX_ENTRY_KB is served but never stored (memory).
         if fresh.status in CACHEABLE_STATUSES and len(fresh.body) <= self.max_entry_bytes:
             self.backend.store(version, key, fresh.encode())

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from api.cache import ResponseCache
+from api.replica import RoutingSession
 
 # Named constraints keep later migrations (and SQLite batch mode) able to drop or alter them.
 NAMING_CONVENTION = {
@@ -24,7 +25,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# The session class sends a read endpoint's queries to the read replica while one computes on it.
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 swagger = Swagger()
 response_cache = ResponseCache()
