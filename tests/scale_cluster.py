@@ -70,11 +70,12 @@ class Instance:
         return {int(child) for child in children.split()}
 
     def wait_ready(self, workers: int) -> None:
-        """Bounded wait until every worker is up and /health answers (not a timing check)."""
-        for _ in range(1200):
+        """Bounded wait until every worker is up and /ready answers 200 (the start-up step, which
+        seeds an empty database in the background, has finished; not a timing check)."""
+        for _ in range(2400):
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start:\n{self.log_tail()}")
-            if len(self.workers()) == workers and request(self.port, "/health").status == 200:
+            if len(self.workers()) == workers and request(self.port, "/ready").status == 200:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not start:\n{self.log_tail()}")
