@@ -93,7 +93,7 @@ def enqueue_backfill(symbol: str, client: str) -> str:
             return job_id
         _take_quota(connection, client)
         _queue().enqueue(
-            "api.jobs.backfill_symbol",
+            "api.backfill_jobs.backfill_symbol",
             symbol,
             job_id=job_id,
             result_ttl=3600,
@@ -139,7 +139,7 @@ def job_status(job_id: str) -> dict | None:
 
 def backfill_symbol(symbol: str) -> dict:
     """The job: fetch SYMBOL/quote daily candles since INGEST_DEFAULT_SINCE and store them."""
-    from api.ingestion import run_ingest
+    from api.commands.ingest import run_ingest
 
     config = current_app.config
     until = datetime.now(UTC).date() - timedelta(days=1)

@@ -103,6 +103,6 @@ def worker_command(burst: bool) -> None:
         if not burst:
             threading.Event().wait()
         return
-    from api.jobs import run_worker
+    from api.backfill_jobs import run_worker
 
     run_worker(burst=burst)

@@ -1,0 +1,15 @@
+"""The `flask` command line: one module per command group, registered on the app in one call."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from api.commands.data import data_group
+from api.commands.ingest import ingest_command, worker_command
+from api.commands.users import seed_command, tokens_group, users_group
+
+
+def register_commands(app: Flask) -> None:
+    """`flask seed`, `users`, `tokens`, `ingest`, `worker` and `data` (Flask-Migrate adds `flask db`)."""
+    for command in (seed_command, users_group, tokens_group, ingest_command, worker_command, data_group):
+        app.cli.add_command(command)
