@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from api.commands.data import data_group
-from api.commands.ingest import ingest_command, worker_command
-from api.commands.users import seed_command, tokens_group, users_group
+from api.commands.ingest import ingest_command
+from api.commands.seed import seed_command
+from api.commands.tokens import tokens_group
+from api.commands.users import users_group
+from api.commands.worker import worker_command
 
 
 def register_commands(app: Flask) -> None:
