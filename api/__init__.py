@@ -114,13 +114,6 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """`flask seed`, `users`, `tokens`, `ingest`, `worker` and `data` (Flask-Migrate adds `flask db`)."""
-    from api.commands import seed_command, tokens_group, users_group
-    from api.data_commands import data_group
-    from api.ingestion import ingest_command, worker_command
+    from api.commands import register_commands as register
 
-    app.cli.add_command(seed_command)
-    app.cli.add_command(users_group)
-    app.cli.add_command(tokens_group)
-    app.cli.add_command(ingest_command)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(data_group)
+    register(app)

@@ -226,7 +226,7 @@ def test_on_demand_backfill_job_from_202_to_finished(ingest_app, fake_binance, t
 
         from rq import SimpleWorker
 
-        from api.jobs import _connection, _queue
+        from api.backfill_jobs import _connection, _queue
 
         with app.app_context():
             worker = SimpleWorker([_queue()], connection=_connection(), name=f"{prefix}-worker")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-import api.ingestion
+from api.commands import ingest as ingest_cli
 from api.extensions import db
 from utilities.advisory_lock import DAILY_INGEST_LOCK
 
@@ -12,7 +12,7 @@ from utilities.advisory_lock import DAILY_INGEST_LOCK
 def run_update(app, monkeypatch) -> tuple[object, list]:
     """Invoke `flask ingest --update` with the exchange replaced by a recorder."""
     calls: list = []
-    monkeypatch.setattr(api.ingestion, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
+    monkeypatch.setattr(ingest_cli, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
     result = app.test_cli_runner().invoke(args=["ingest", "--update", "--until", "2021-07-10"])
     return result, calls
 
@@ -44,7 +44,7 @@ def test_second_update_on_postgresql_skips_while_the_first_runs(app, monkeypatch
 
 def test_explicit_backfills_are_not_serialised(app, monkeypatch):
     calls: list = []
-    monkeypatch.setattr(api.ingestion, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
+    monkeypatch.setattr(ingest_cli, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
     result = app.test_cli_runner().invoke(args=["ingest", "--symbols", "BTC/USDT", "--since", "2021-07-01"])
     assert result.exit_code == 0, result.output
     assert [market for market, _ in calls[0]] == ["BTC/USDT"]

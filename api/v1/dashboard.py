@@ -34,7 +34,7 @@ def queue_backfills(symbols: list[str]) -> Response:
     Bounded: more unknown symbols than ON_DEMAND_MAX_SYMBOLS is the plain 404; a client past its
     hourly job quota gets 429; Redis down is 503. Nothing here can hold a worker for long.
     """
-    from api.jobs import JobQuotaExceeded, JobsUnavailable, enqueue_backfill
+    from api.backfill_jobs import JobQuotaExceeded, JobsUnavailable, enqueue_backfill
 
     most = current_app.config["ON_DEMAND_MAX_SYMBOLS"]
     if len(symbols) > most:

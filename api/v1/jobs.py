@@ -20,7 +20,7 @@ class JobStatus(Resource):
         """Queued, started, finished (with what was stored) or failed (with why)."""
         if not current_app.config["REDIS_URL"]:
             return error_response(404, f"Unknown job: {job_id[:200]}")
-        from api.jobs import JobsUnavailable, job_status
+        from api.backfill_jobs import JobsUnavailable, job_status
 
         try:
             status = job_status(job_id)

@@ -1,32 +1,11 @@
-"""CLI commands: `flask seed`, `flask users create|list|delete` and `flask tokens purge`."""
+"""`flask users create|list|delete`: API users and their roles."""
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from api.auth import purge_tokens
-from api.cache import bump_data_version
 from api.extensions import db
 from api.models import ROLES, User
-from utilities.csv_source import CsvSourceError
-from utilities.inspector import SchemaMissingError, seed_from_csv
-
-
-@click.command("seed")
-@click.option("--source", help="Folder, .zip or http(s) URL of a zip of CSVs (default: CSV_SOURCE).")
-@with_appcontext
-def seed_command(source: str | None) -> None:
-    """Load the CSVs; rows already stored are kept, so re-running is safe."""
-    source = source or current_app.config["CSV_SOURCE"]
-    try:
-        result = seed_from_csv(db.engine, source, on_change=bump_data_version)
-    except (SchemaMissingError, CsvSourceError) as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(
-        f"Inserted {result.records_inserted} new records from {result.files} files "
-        f"in {result.seconds:.2f} s; {result.records_total} records stored."
-    )
 
 
 @click.group("users")
@@ -73,15 +52,3 @@ def delete_user(name: str) -> None:
     db.session.delete(user)
     db.session.commit()
     click.echo(f"Deleted {name}")
-
-
-@click.group("tokens")
-def tokens_group() -> None:
-    """Manage Bearer tokens."""
-
-
-@tokens_group.command("purge")
-@with_appcontext
-def purge_tokens_command() -> None:
-    """Delete expired and revoked tokens (they can never authenticate again); run daily."""
-    click.echo(f"Purged {purge_tokens(db.session)} expired or revoked tokens")

@@ -3,6 +3,10 @@
 Bounded: one request queues at most ON_DEMAND_MAX_SYMBOLS jobs, each client creates at most
 ON_DEMAND_JOBS_PER_HOUR new ones (a fixed hourly window counted in Redis), and Redis calls time
 out after a second. Redis failing is `JobsUnavailable` (the caller answers 503), never a 500.
+
+Imported by the dashboard (enqueue), `GET /api/v1/jobs/<id>` (status) and `flask worker` (run);
+the job itself calls `api.ingest_service.run_ingest`, which never imports this module. RQ finds
+the job function by its dotted path (`JOB_FUNCTION`), so renaming it means changing that string.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from datetime import UTC, date, datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 
+from api.ingest_service import run_ingest
+
 QUEUE_NAME = "crypto-api-backfill"
 # RQ accepts letters, digits, "_" and "-" in job ids; anything else is escaped as _XX (hex).
 _UNSAFE_FOR_RQ = re.compile(r"[^A-Za-z0-9-]")
 VALID_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 REDIS_TIMEOUT_S = 1.0
+JOB_FUNCTION = "api.backfill_jobs.backfill_symbol"
 
 
 class JobsUnavailable(Exception):
@@ -93,7 +100,7 @@ def enqueue_backfill(symbol: str, client: str) -> str:
             return job_id
         _take_quota(connection, client)
         _queue().enqueue(
-            "api.jobs.backfill_symbol",
+            JOB_FUNCTION,
             symbol,
             job_id=job_id,
             result_ttl=3600,
@@ -139,8 +146,6 @@ def job_status(job_id: str) -> dict | None:
 
 def backfill_symbol(symbol: str) -> dict:
     """The job: fetch SYMBOL/quote daily candles since INGEST_DEFAULT_SINCE and store them."""
-    from api.ingestion import run_ingest
-
     config = current_app.config
     until = datetime.now(UTC).date() - timedelta(days=1)
     since: date = config["INGEST_DEFAULT_SINCE"]

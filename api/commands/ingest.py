@@ -1,21 +1,26 @@
-"""`flask ingest` and `flask worker`: the Flask side of exchange ingestion (ccxt loads lazily)."""
+"""`flask ingest`: fetch daily candles from an exchange (ccxt) for given markets, or `--update` all.
+
+`--update` runs on every instance's schedule; an advisory lock lets exactly one do the work.
+"""
 
 from __future__ import annotations
 
-import io
-import threading
+import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from api.cache import bump_data_version
 from api.extensions import db
-from api.ingest_lock import one_update_at_a_time
+from api.ingest_service import run_ingest
+from utilities.advisory_lock import DAILY_INGEST_LOCK, exclusive_run
 
 
 def parse_day(_ctx, _param, value: str | None) -> date | None:
+    """Click callback: `--since`/`--until` as a date; anything else is a usage error (exit 2)."""
     if value is None:
         return None
     try:
@@ -24,30 +29,24 @@ def parse_day(_ctx, _param, value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not YYYY-MM-DD") from None
 
 
-def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date, progress: bool = True) -> list:
-    """Fetch and store each (market, since); invalidate cached reads when anything was stored."""
-    from utilities.exchange import make_exchange
-    from utilities.ingest import ingest_market
+def one_update_at_a_time(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap the ingest command: with `--update`, skip (exit 0) while another process holds the lock.
 
-    exchange = make_exchange(exchange_name)
-    summaries = []
-    for market, since in markets:
-        days = max((until - since).days + 1, 1)
-        label = f"{market} {since} .. {until}"
-        with click.progressbar(length=days, label=label, file=None if progress else io.StringIO()) as bar:
-            summary = ingest_market(
-                db.engine,
-                exchange,
-                market,
-                since,
-                until,
-                usd_quotes=current_app.config["USD_QUOTES"],
-                on_page=lambda page, bar=bar: bar.update(len(page.rows) + page.skipped),
-            )
-        summaries.append(summary)
-    if any(summary.stored for summary in summaries):
-        bump_data_version()
-    return summaries
+    Every Elastic Beanstalk instance runs the daily job (a leader-only cron entry is lost when the
+    leader is replaced); the first to take the lock ingests, the others say so and stop. A late
+    second run finds nothing new: `--update` continues from the latest stored day."""
+
+    @functools.wraps(command)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("update"):
+            return command(*args, **kwargs)
+        with exclusive_run(db.engine, DAILY_INGEST_LOCK) as held:
+            if not held:
+                click.echo("Another process is running `flask ingest --update` on this database: skipped.")
+                return None
+            return command(*args, **kwargs)
+
+    return guarded
 
 
 @click.command("ingest")
@@ -89,20 +88,3 @@ def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> N
     failed = [summary for summary in summaries if summary.error]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(summaries)} markets failed (see above)")
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
-@with_appcontext
-def worker_command(burst: bool) -> None:
-    """Run queued backfill jobs (RQ) inside this app's context."""
-    if not current_app.config["REDIS_URL"]:
-        # Started by the Procfile everywhere: without Redis there is no queue, so wait idle
-        # instead of exiting and being restarted in a loop.
-        click.echo("REDIS_URL is not set: no job queue; the worker idles.", err=True)
-        if not burst:
-            threading.Event().wait()
-        return
-    from api.jobs import run_worker
-
-    run_worker(burst=burst)
