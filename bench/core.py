@@ -38,9 +38,9 @@ from flask_migrate import downgrade, upgrade
 from pythonjsonlogger.json import JsonFormatter
 
 from api import create_app
-from api.currency_queries import _history_statement
 from api.extensions import db
-from api.queries import _dashboard_statement
+from api.sql.currencies import _history_statement
+from api.sql.dashboard import _dashboard_statement
 from config import BUNDLED_CSV, TestConfig, normalise_database_url
 from utilities.inspector import seed_from_csv
 

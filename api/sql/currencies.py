@@ -31,15 +31,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from api.models import Currency, Record
-from api.sql_functions import month_start, week_start
+from api.sql.functions import month_start, week_start
+from api.sql.tables import currency_table, record_table
 
 MAX_CANDLES = 5000
 DEFAULT_HISTORY_DAYS = 365
 INTERVALS = ("1d", "1w", "1M")
-
-currency_table = Currency.__table__
-record_table = Record.__table__
 
 
 def like_pattern(text: str) -> str:
