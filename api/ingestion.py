@@ -26,8 +26,8 @@ def parse_day(_ctx, _param, value: str | None) -> date | None:
 
 def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date, progress: bool = True) -> list:
     """Fetch and store each (market, since); invalidate cached reads when anything was stored."""
-    from utilities.exchange import make_exchange
-    from utilities.ingest import ingest_market
+    from utilities.exchange_client import make_exchange
+    from utilities.exchange_ingest import ingest_market
 
     exchange = make_exchange(exchange_name)
     summaries = []
@@ -66,7 +66,7 @@ def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> N
     until = until or (datetime.now(UTC).date() - timedelta(days=1))
     quote = config["INGEST_QUOTE"]
     if update:
-        from utilities.ingest import latest_stored_days
+        from utilities.exchange_ingest import latest_stored_days
 
         latest = latest_stored_days(db.engine)
         if quote in latest:  # the quote asset itself (USDT/USDT) has no market

@@ -42,7 +42,7 @@ from api.extensions import db
 from api.sql.currencies import _history_statement
 from api.sql.dashboard import _dashboard_statement
 from config import BUNDLED_CSV, TestConfig, normalise_database_url
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 TEN_YEARS = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval="
 DASHBOARD_FIELDS = (

@@ -25,7 +25,7 @@ from flask_migrate import upgrade  # noqa: E402
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from config import TestConfig, normalise_database_url  # noqa: E402
-from utilities.record_store import store_records  # noqa: E402
+from utilities.bulk_store import store_records  # noqa: E402
 from utilities.schema import currency_table, record_table  # noqa: E402
 
 MEMORY_PROBE = """

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, Table, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from utilities.bulk_store import refresh_supply, store_records
 from utilities.csv_source import count_sources, read_source
-from utilities.record_store import refresh_supply, store_records
 from utilities.schema import currency_table, dialect_insert, record_table
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from datetime import date
 
 from sqlalchemy import Engine, func, select
 
-from utilities.exchange import ExchangeFetchError, Page, daily_pages, retrying
-from utilities.record_store import refresh_supply, store_records
+from utilities.bulk_store import refresh_supply, store_records
+from utilities.exchange_client import ExchangeFetchError, Page, daily_pages, retrying
 from utilities.schema import currency_table, dialect_insert, record_table
 
 # Quote assets whose prices count as US dollars (the USD_QUOTES setting's default).
