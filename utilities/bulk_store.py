@@ -13,10 +13,9 @@ import csv
 import io
 
 from sqlalchemy import Connection, false, or_, select, update
-from sqlalchemy.dialects import sqlite
 
 from utilities.csv_source import RECORD_FIELDS
-from utilities.schema import currency_table, record_table
+from utilities.schema import currency_table, dialect_insert, record_table
 
 LINEAGE_FIELDS = ("source", "volume_estimated", "marketcap_estimated")
 COLUMNS = ("currency_id", *RECORD_FIELDS, *LINEAGE_FIELDS)
@@ -48,7 +47,7 @@ def _postgresql(conn: Connection, currency_id: int, rows: list[tuple], lineage: 
 
 
 def _sqlite(conn: Connection, currency_id: int, rows: list[tuple], lineage: tuple, replace: bool) -> None:
-    statement = sqlite.insert(record_table)
+    statement = dialect_insert(record_table, "sqlite")
     if replace:
         statement = statement.on_conflict_do_update(
             index_elements=["currency_id", "date"],
