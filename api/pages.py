@@ -8,8 +8,8 @@ from api.chart import close_chart
 from api.errors import InvalidParams
 from api.extensions import db
 from api.freshness import DATA_THROUGH_HEADER, age_in_days
-from api.sql.currencies import HistoryQuery, price_history
 from api.sql.dashboard import DashboardQuery, dashboard_page
+from api.sql.history import HistoryQuery, price_history
 from api.sql.tables import latest_day
 from api.v1.params import parse_date, parse_symbol, single
 

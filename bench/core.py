@@ -39,8 +39,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from api import create_app
 from api.extensions import db
-from api.sql.currencies import _history_statement
 from api.sql.dashboard import _dashboard_statement
+from api.sql.history import _history_statement
 from config import BUNDLED_CSV, TestConfig, normalise_database_url
 from utilities.seeding import seed_from_csv
 

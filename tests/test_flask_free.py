@@ -27,7 +27,7 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_the_layout_is_what_this_test_checks():
     assert {"schema", "seeding", "exchange_client", "exchange_ingest", "bulk_store"} <= set(UTILITIES)
-    assert {"tables", "dashboard", "search", "currencies", "writes", "functions"} <= {
+    assert {"tables", "dashboard", "search", "currencies", "history", "writes", "functions"} <= {
         path.stem for path in FLASK_FREE_SOURCES if path.parent.name == "sql"
     }
 

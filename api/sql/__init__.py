@@ -3,7 +3,7 @@ SQLAlchemy session (no Flask).
 
 - `tables`: the table aliases, the dialect-aware INSERT and the lookups several modules share;
 - `dashboard`, `search`: the dashboard ranking and the search by name or symbol;
-- `currencies`: the catalogue, one coin's summary and its price history (candles);
+- `currencies`: the catalogue and one coin's summary; `history`: its price history (candles);
 - `writes`: the write endpoints' transactions;
 - `functions`: date arithmetic SQLite and PostgreSQL spell differently.
 

@@ -9,8 +9,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
 from api.errors import InvalidParams
-from api.sql.currencies import INTERVALS, CatalogueQuery, HistoryQuery
+from api.sql.currencies import CatalogueQuery
 from api.sql.dashboard import DashboardQuery
+from api.sql.history import INTERVALS, HistoryQuery
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
