@@ -3,28 +3,12 @@
 from flasgger import Swagger
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
 
 from api.cache import ResponseCache
 from api.replica import RoutingSession
+from utilities.schema import Base
 
-# Named constraints keep later migrations (and SQLite batch mode) able to drop or alter them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base shared by every model."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
+# The models subclass `Base` (utilities/schema.py, no Flask); `db.session` and `db.metadata` serve them.
 # The session class sends a read endpoint's queries to the read replica while one computes on it.
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate(render_as_batch=True, compare_type=True)

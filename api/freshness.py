@@ -15,7 +15,7 @@ from prometheus_client import Gauge
 from sqlalchemy.exc import DBAPIError
 
 from api.extensions import db
-from api.queries import latest_day
+from api.sql.tables import latest_day
 
 log = logging.getLogger(__name__)
 DATA_THROUGH_HEADER = "X-Data-Through"

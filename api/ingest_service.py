@@ -1,6 +1,6 @@
 """One ingestion run (fetch, store, invalidate cached reads), shared by `flask ingest` and the backfill job.
 
-The Flask side of `utilities/ingest.py`: it supplies the app's engine and settings. ccxt loads
+The Flask side of `utilities/exchange_ingest.py`: it supplies the app's engine and settings. ccxt loads
 lazily, so importing this module (the job module does, at start-up) never pulls it into a web worker.
 """
 
@@ -18,8 +18,8 @@ from api.extensions import db
 
 def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date, progress: bool = True) -> list:
     """Fetch and store each (market, since); invalidate cached reads when anything was stored."""
-    from utilities.exchange import make_exchange
-    from utilities.ingest import ingest_market
+    from utilities.exchange_client import make_exchange
+    from utilities.exchange_ingest import ingest_market
 
     exchange = make_exchange(exchange_name)
     summaries = []

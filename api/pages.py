@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from api.chart import close_chart
-from api.currency_queries import HistoryQuery, price_history
 from api.errors import InvalidParams
 from api.extensions import db
 from api.freshness import DATA_THROUGH_HEADER, age_in_days
-from api.queries import DashboardQuery, dashboard_page, latest_day
+from api.sql.dashboard import DashboardQuery, dashboard_page
+from api.sql.history import HistoryQuery, price_history
+from api.sql.tables import latest_day
 from api.v1.params import parse_date, parse_symbol, single
 
 blueprint = Blueprint("pages", __name__)

@@ -3,7 +3,7 @@
 `create_app()` does no I/O. gunicorn's `post_worker_init` hook (gunicorn.conf.py) calls
 `start_in_background(app)` in every worker: a daemon thread checks Redis's memory policy and
 seeds empty tables, retrying with back-off while the database is down. Under N workers the
-seed lock (utilities/inspector.py) makes exactly one of them load the data.
+seed lock (utilities/seeding.py) makes exactly one of them load the data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask import Flask
 
 from api.extensions import db, response_cache
 from api.redis_policy import check_redis_memory_policy
-from utilities.inspector import SeedResult, seed_when_reachable
+from utilities.seeding import SeedResult, seed_when_reachable
 
 log = logging.getLogger(__name__)
 STARTUP_DONE = "startup_done"

@@ -38,11 +38,11 @@ from flask_migrate import downgrade, upgrade
 from pythonjsonlogger.json import JsonFormatter
 
 from api import create_app
-from api.currency_queries import _history_statement
 from api.extensions import db
-from api.queries import _dashboard_statement
+from api.sql.dashboard import _dashboard_statement
+from api.sql.history import _history_statement
 from config import BUNDLED_CSV, TestConfig, normalise_database_url
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 TEN_YEARS = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval="
 DASHBOARD_FIELDS = (

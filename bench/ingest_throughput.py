@@ -25,7 +25,8 @@ from flask_migrate import upgrade  # noqa: E402
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from config import TestConfig, normalise_database_url  # noqa: E402
-from utilities.record_store import store_records  # noqa: E402
+from utilities.bulk_store import store_records  # noqa: E402
+from utilities.schema import currency_table, record_table  # noqa: E402
 
 MEMORY_PROBE = """
 import resource, sys
@@ -67,9 +68,7 @@ def upsert_rate(url: str, rows: int, replace_existing: bool, page_rows: int = 10
     with app.app_context():
         upgrade()
         engine = db.engine
-        metadata = sa.MetaData()
-        metadata.reflect(engine, only=("currency", "record"))
-        currency, record = metadata.tables["currency"], metadata.tables["record"]
+        currency, record = currency_table, record_table
         empty_tables(engine, currency, record)
         with engine.begin() as conn:
             ids = {}
@@ -84,7 +83,7 @@ def upsert_rate(url: str, rows: int, replace_existing: bool, page_rows: int = 10
                 for page in range(0, len(candles), page_rows):
                     with engine.begin() as conn:
                         store_records(
-                            conn, record, ids[symbol], candles[page : page + page_rows], replace=True, source="binance"
+                            conn, ids[symbol], candles[page : page + page_rows], replace=True, source="binance"
                         )
             elapsed = time.perf_counter() - started
         with engine.connect() as conn:

@@ -23,7 +23,7 @@ from api import create_app
 from api.extensions import db
 from config import BUNDLED_CSV, TestConfig
 from tests.fake_binance import EXCHANGE_INFO, SEAM_KLINES, FakeBinance
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 
 def main() -> None:

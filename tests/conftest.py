@@ -22,7 +22,7 @@ from api import create_app
 from api.extensions import db
 from config import BUNDLED_CSV, TestConfig, normalise_database_url
 from tests.truth import CsvTruth, load_truth
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 # Fixtures of their own modules: Chromium and a live server; recorded exchange responses; a
 # redis-server of the test's own; a writable database with users.

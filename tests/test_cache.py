@@ -21,7 +21,7 @@ from api.extensions import db
 from tests.conftest import make_app, require_redis
 from tests.fixtures_csv import write_coin_csv
 from tests.tcp_proxy import free_port
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 CACHE_BACKENDS = ["in-process", "redis"]
 

@@ -38,7 +38,7 @@ from tests.conftest import make_app, migrate_and_seed
 from tests.postgres_server import OwnPostgres, own_postgres  # noqa: F401  (fixture)
 from tests.tcp_proxy import free_port
 from tests.writable import basic
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 pytestmark = pytest.mark.chaos
 

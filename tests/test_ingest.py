@@ -15,8 +15,8 @@ from flask_migrate import upgrade
 from api.extensions import db
 from tests.conftest import BACKENDS, make_app, new_database_url, require_redis
 from tests.fake_binance import kline, synthetic_days
-from utilities.exchange import make_exchange
-from utilities.ingest import ingest_market
+from utilities.exchange_client import make_exchange
+from utilities.exchange_ingest import ingest_market
 
 FIRST = date(2021, 1, 1)
 

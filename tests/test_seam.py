@@ -16,7 +16,7 @@ from api.extensions import db
 from tests.conftest import BACKENDS, make_app, migrate_and_seed, new_database_url
 from tests.fake_binance import SEAM_KLINES
 from tests.truth import CsvTruth
-from utilities.exchange import fetch_daily, typical_price, validate_candle
+from utilities.exchange_client import fetch_daily, typical_price, validate_candle
 
 LAST_CSV_DAY = date(2021, 7, 6)
 POST_SEAM = date(2021, 7, 20)

@@ -28,7 +28,7 @@ from tests.fixtures_csv import HEADER, write_coin_csv
 from tests.tcp_proxy import free_port
 from tests.truth import CsvTruth
 from utilities.csv_source import CsvSourceError
-from utilities.inspector import inspect_and_seed, seed_from_csv
+from utilities.seeding import inspect_and_seed, seed_from_csv
 
 SHARED_CSV_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "crypto-daily"
 backends = pytest.mark.parametrize("empty_database_url", BACKENDS, indirect=True)
@@ -115,7 +115,7 @@ def test_seed_is_idempotent_and_converges(migrated, truth):
 @backends
 def test_startup_inspector_seeds_only_empty_tables(migrated, caplog):
     _url, engine = migrated
-    caplog.set_level(logging.INFO, logger="utilities.inspector")
+    caplog.set_level(logging.INFO, logger="utilities.seeding")
     first = inspect_and_seed(engine, str(BUNDLED_CSV))
     second = inspect_and_seed(engine, str(BUNDLED_CSV))
     assert first.seeded and first.records_inserted == 37082

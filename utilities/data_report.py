@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, select
+
+from utilities.schema import currency_table, record_table
 
 
 @dataclass
@@ -82,9 +84,7 @@ def data_report(
     engine: Engine, move_percent: float, symbols: list[str] | None = None, on_coin: Callable[[], None] | None = None
 ) -> Iterator[CoinReport]:
     """One `CoinReport` per currency (by symbol), reading one coin's rows at a time."""
-    metadata = MetaData()
-    metadata.reflect(engine, only=("currency", "record"))
-    currency, record = metadata.tables["currency"], metadata.tables["record"]
+    currency, record = currency_table, record_table
     coins = select(currency.c.id, currency.c.symbol, currency.c.name).order_by(currency.c.symbol)
     if symbols:
         coins = coins.where(currency.c.symbol.in_(symbols))
@@ -111,9 +111,7 @@ def as_date(value: date | str) -> date:
 
 def count_currencies(engine: Engine, symbols: list[str] | None = None) -> int:
     """How many currencies the report covers (the progress bar's length)."""
-    metadata = MetaData()
-    metadata.reflect(engine, only=("currency",))
-    currency = metadata.tables["currency"]
+    currency = currency_table
     statement = select(currency.c.id)
     if symbols:
         statement = statement.where(currency.c.symbol.in_(symbols))

@@ -65,7 +65,7 @@ def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> N
     until = until or (datetime.now(UTC).date() - timedelta(days=1))
     quote = config["INGEST_QUOTE"]
     if update:
-        from utilities.ingest import latest_stored_days
+        from utilities.exchange_ingest import latest_stored_days
 
         latest = latest_stored_days(db.engine)
         if quote in latest:  # the quote asset itself (USDT/USDT) has no market

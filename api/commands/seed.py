@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from api.cache import bump_data_version
 from api.extensions import db
 from utilities.csv_source import CsvSourceError
-from utilities.inspector import SchemaMissingError, seed_from_csv
+from utilities.seeding import SchemaMissingError, seed_from_csv
 
 
 @click.command("seed")

@@ -8,16 +8,16 @@ from flask import Response, request, url_for
 from flask_restful import Resource
 
 from api.auth import ADMINS, WRITERS, auth
-from api.currency_queries import CatalogueQuery, catalogue_page, currency_summary
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
-from api.queries import latest_day
 from api.responses import json_response, no_content
+from api.sql.currencies import CatalogueQuery, catalogue_page, currency_summary
+from api.sql.tables import latest_day
+from api.sql.writes import DuplicateSymbolError, create_currency, delete_currency, rename_currency
 from api.v1.bodies import currency_body, json_body, supply_body
 from api.v1.params import parse_catalogue_args, parse_symbol
-from api.write_queries import DuplicateSymbolError, create_currency, delete_currency, rename_currency
 
 
 def render_catalogue(query: CatalogueQuery) -> Response:

@@ -8,8 +8,9 @@ from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
-from api.queries import DashboardQuery, UnknownSymbolsError, dashboard_page, latest_day
 from api.responses import json_response, no_content
+from api.sql.dashboard import DashboardQuery, UnknownSymbolsError, dashboard_page
+from api.sql.tables import latest_day
 from api.v1.params import parse_dashboard_args
 
 

@@ -4,12 +4,12 @@ from flasgger import swag_from
 from flask import Response, request
 from flask_restful import Resource
 
-from api.currency_queries import MAX_CANDLES, HistoryQuery, price_history
 from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
 from api.responses import csv_response, json_response, no_content
+from api.sql.history import MAX_CANDLES, HistoryQuery, price_history
 from api.v1.params import parse_history_args, parse_symbol
 
 CANDLE_FIELDS = [

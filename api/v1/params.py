@@ -8,9 +8,10 @@ from datetime import date
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
-from api.currency_queries import INTERVALS, CatalogueQuery, HistoryQuery
 from api.errors import InvalidParams
-from api.queries import DashboardQuery
+from api.sql.currencies import CatalogueQuery
+from api.sql.dashboard import DashboardQuery
+from api.sql.history import INTERVALS, HistoryQuery
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
@@ -21,7 +22,7 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
 # ASCII digits only, and the whole string: `\d` admits other scripts' digits and `$` a final newline.
 DATE_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 
-# Every accepted spelling of `order_by`, mapped to the sort key api.queries understands.
+# Every accepted spelling of `order_by`, mapped to the sort key api.sql.dashboard understands.
 ORDER_BY_ALIASES = {
     "crypto": "crypto",
     "name": "crypto",

@@ -11,9 +11,9 @@ from api.docs import spec_path
 from api.errors import InvalidParams, error_response
 from api.extensions import db
 from api.responses import json_response
+from api.sql.writes import delete_records, upsert_records
 from api.v1.bodies import candles_body, json_body
 from api.v1.params import parse_date, parse_symbol, single
-from api.write_queries import delete_records, upsert_records
 
 
 class CurrencyRecords(Resource):

@@ -8,8 +8,8 @@ from api.docs import spec_path
 from api.errors import error_response
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
-from api.queries import find_currency
 from api.responses import json_response
+from api.sql.search import find_currency
 from api.v1.params import parse_search_term
 
 

@@ -1,6 +1,6 @@
 """Start-up inspector: check the schema exists and seed empty tables from CSV, exactly once.
 
-Works on a plain SQLAlchemy engine (no Flask), reflecting the tables the migrations created.
+Works on a plain SQLAlchemy engine (no Flask), with the models' tables (`utilities/schema.py`).
 Several processes may call it at once (gunicorn workers on an empty database): a
 cross-process lock (a PostgreSQL advisory lock, or a file lock beside a SQLite file)
 serialises them, and the emptiness check runs inside the lock, so one process seeds and
@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import click
-from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from utilities.bulk_store import refresh_supply, store_records
 from utilities.csv_source import count_sources, read_source
-from utilities.record_store import refresh_supply, store_records
+from utilities.schema import currency_table, dialect_insert, record_table
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +50,18 @@ class SeedResult:
 
 
 def _tables(engine: Engine) -> tuple[Table, Table]:
+    """The currency and record tables, once the migrations created them."""
     missing = [name for name in REQUIRED_TABLES if not inspect(engine).has_table(name)]
     if missing:
         raise SchemaMissingError(
             f"Database schema is missing (no table {', '.join(missing)}): run `flask db upgrade` first"
         )
-    metadata = MetaData()
-    metadata.reflect(engine, only=REQUIRED_TABLES)
-    return metadata.tables["currency"], metadata.tables["record"]
+    return currency_table, record_table
 
 
 def _insert_ignoring_duplicates(table: Table, dialect: str):
     """An INSERT that skips rows whose key already exists, so re-runs converge."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing()
+    return dialect_insert(table, dialect).on_conflict_do_nothing()
 
 
 @contextlib.contextmanager
@@ -142,8 +140,8 @@ def seed_from_csv(
                     currency_id = conn.execute(
                         select(currency.c.id).where(currency.c.symbol == coin.symbol)
                     ).scalar_one()
-                    store_records(conn, record, currency_id, coin.rows, replace=False, source="csv")
-                    refresh_supply(conn, currency, record, currency_id)
+                    store_records(conn, currency_id, coin.rows, replace=False, source="csv")
+                    refresh_supply(conn, currency_id)
                 files += 1
         _, records_after = _counts(engine, currency, record)
     inserted = records_after - records_before

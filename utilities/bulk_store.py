@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import Connection, Table, false, or_, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, false, or_, select, update
 
 from utilities.csv_source import RECORD_FIELDS
+from utilities.schema import currency_table, dialect_insert, record_table
 
 LINEAGE_FIELDS = ("source", "volume_estimated", "marketcap_estimated")
 COLUMNS = ("currency_id", *RECORD_FIELDS, *LINEAGE_FIELDS)
@@ -46,8 +46,8 @@ def _postgresql(conn: Connection, currency_id: int, rows: list[tuple], lineage: 
         cursor.close()
 
 
-def _sqlite(conn: Connection, table: Table, currency_id: int, rows: list[tuple], lineage: tuple, replace: bool) -> None:
-    statement = sqlite.insert(table)
+def _sqlite(conn: Connection, currency_id: int, rows: list[tuple], lineage: tuple, replace: bool) -> None:
+    statement = dialect_insert(record_table, "sqlite")
     if replace:
         statement = statement.on_conflict_do_update(
             index_elements=["currency_id", "date"],
@@ -64,7 +64,6 @@ def _sqlite(conn: Connection, table: Table, currency_id: int, rows: list[tuple],
 
 def store_records(
     conn: Connection,
-    table: Table,
     currency_id: int,
     rows: list[tuple],
     *,
@@ -81,14 +80,15 @@ def store_records(
     if dialect == "postgresql":
         _postgresql(conn, currency_id, rows, lineage, replace)
     elif dialect == "sqlite":
-        _sqlite(conn, table, currency_id, rows, lineage, replace)
+        _sqlite(conn, currency_id, rows, lineage, replace)
     else:
         raise NotImplementedError(f"bulk writes support PostgreSQL and SQLite, not {dialect}")
 
 
-def refresh_supply(conn: Connection, currency: Table, record: Table, currency_id: int) -> None:
+def refresh_supply(conn: Connection, currency_id: int) -> None:
     """Derive the coin's circulating supply from its newest reported market cap (market cap / close),
     unless a supply known on a later day is already stored (e.g. one set through the write API)."""
+    currency, record = currency_table, record_table
     newest = conn.execute(
         select(record.c.date, record.c.marketcap, record.c.close)
         .where(

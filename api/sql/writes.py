@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.cache import bump_data_version
 from api.models import Currency, Record
+from api.sql import tables
+from api.sql.tables import dialect_insert, record_table
 
-record_table = Record.__table__
 API_LINEAGE = {"source": "api", "volume_estimated": False, "marketcap_estimated": False}
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "marketcap")
 
@@ -22,14 +22,10 @@ class DuplicateSymbolError(ValueError):
     """The symbol is already taken."""
 
 
-def _currency_id(session: Session, symbol: str) -> int | None:
-    return session.execute(select(Currency.id).where(Currency.symbol == symbol)).scalar_one_or_none()
-
-
 def create_currency(session: Session, name: str, symbol: str, supply: tuple[float, date] | None = None) -> None:
     """Insert a currency (with its circulating supply and the day it held, when given);
     DuplicateSymbolError when the symbol exists (also under a race)."""
-    if _currency_id(session, symbol) is not None:
+    if tables.currency_id(session, symbol) is not None:
         raise DuplicateSymbolError(symbol)
     circulating, as_of = supply or (None, None)
     session.add(Currency(name=name, symbol=symbol, circulating_supply=circulating, supply_as_of=as_of))
@@ -66,12 +62,10 @@ def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | 
     """Insert or replace the candles of one currency in one transaction, as reported values from
     `source = 'api'` (nothing estimated; a day rewritten with identical values keeps its source);
     None when unknown."""
-    currency_id = _currency_id(session, symbol)
+    currency_id = tables.currency_id(session, symbol)
     if currency_id is None:
         return None
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(record_table)
+    statement = dialect_insert(record_table, session.get_bind().dialect.name)
     statement = statement.on_conflict_do_update(
         index_elements=[record_table.c.currency_id, record_table.c.date],
         set_={column: statement.excluded[column] for column in VALUE_COLUMNS} | _lineage_if_changed(statement),
@@ -93,7 +87,7 @@ def _lineage_if_changed(statement) -> dict:
 
 def delete_records(session: Session, symbol: str, start: date | None, end: date | None) -> int | None:
     """Delete one currency's records between two days (inclusive; open ends allowed); None when unknown."""
-    currency_id = _currency_id(session, symbol)
+    currency_id = tables.currency_id(session, symbol)
     if currency_id is None:
         return None
     statement = delete(Record).where(Record.currency_id == currency_id)

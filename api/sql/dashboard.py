@@ -1,4 +1,4 @@
-"""The SQL behind the read endpoints: plain functions over a SQLAlchemy session, no Flask.
+"""The SQL of the dashboard: plain functions over a SQLAlchemy session, no Flask.
 
 The dashboard is one statement for `id=all` and two for a list of symbols (the first
 resolves the symbols, so unknown ones can be named), whatever the number of coins: each
@@ -12,16 +12,13 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Row, Select, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from api.models import Currency, Record
-from api.sql_functions import days_before
+from api.sql.functions import days_before
+from api.sql.tables import currency_table, record_table
 
 CHANGE_WINDOWS = {"change_24h": 1, "change_7d": 7, "change_1m": 30}
-
-currency_table = Currency.__table__
-record_table = Record.__table__
 
 
 class UnknownSymbolsError(LookupError):
@@ -162,16 +159,6 @@ def _latest_of(filter_ids: bool):
     return latest.scalar_subquery()
 
 
-def latest_day(session: Session, symbol: str | None = None) -> date | None:
-    """The latest stored day of one coin, or of all; for answers whose statement did not carry it."""
-    statement = select(func.max(record_table.c.date))
-    if symbol is not None:
-        statement = statement.join(currency_table, currency_table.c.id == record_table.c.currency_id).where(
-            currency_table.c.symbol == symbol
-        )
-    return session.execute(statement).scalar()
-
-
 def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
     """Rank the requested coins on a day; raises `UnknownSymbolsError` for unknown symbols."""
     binds: dict = {"day": query.day}
@@ -201,27 +188,3 @@ def dashboard_page(session: Session, query: DashboardQuery) -> DashboardPage:
         if rank > offset
     ]
     return DashboardPage(rows=rows, total=total, data_through=data_through)
-
-
-@functools.lru_cache(maxsize=1)
-def _search_statement() -> Select:
-    """Exact name match first, then symbol; built once (binds `name`, lower case, and `symbol`).
-
-    Also the coin's latest stored day (`last_day`, its X-Data-Through)."""
-    currency = currency_table
-    name_matches = func.lower(currency.c.name) == bindparam("name")
-    last_day = select(func.max(record_table.c.date)).where(record_table.c.currency_id == currency.c.id)
-    return (
-        select(currency.c.name, currency.c.symbol, last_day.scalar_subquery().label("last_day"))
-        .where(or_(name_matches, currency.c.symbol == bindparam("symbol")))
-        .order_by(case((name_matches, 0), else_=1), currency.c.id)
-        .limit(1)
-    )
-
-
-def find_currency(session: Session, term: str) -> Row | None:
-    """Case-insensitive exact match on name first, then on symbol; one statement, (name, symbol, last_day)."""
-    # Symbols are ASCII: upper-casing a look-alike ("\u017fol") would name a real coin (SOL), so a
-    # non-ASCII term can only match a name (no symbol equals the empty string).
-    symbol = term.upper() if term.isascii() else ""
-    return session.connection().execute(_search_statement(), {"name": term.lower(), "symbol": symbol}).first()

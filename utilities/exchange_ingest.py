@@ -15,11 +15,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Engine, MetaData, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, func, select
 
-from utilities.exchange import ExchangeFetchError, Page, daily_pages, retrying
-from utilities.record_store import refresh_supply, store_records
+from utilities.bulk_store import refresh_supply, store_records
+from utilities.exchange_client import ExchangeFetchError, Page, daily_pages, retrying
+from utilities.schema import currency_table, dialect_insert, record_table
 
 # Quote assets whose prices count as US dollars (the USD_QUOTES setting's default).
 DEFAULT_USD_QUOTES = ("USD", "USDT", "USDC", "BUSD")
@@ -55,21 +55,19 @@ class IngestSummary:
         return text
 
 
-def _tables(engine: Engine) -> tuple[Table, Table]:
-    metadata = MetaData()
-    metadata.reflect(engine, only=("currency", "record"))
-    return metadata.tables["currency"], metadata.tables["record"]
-
-
-def currency_for_market(engine: Engine, currency: Table, exchange, market: str) -> tuple[int, str]:
+def currency_for_market(engine: Engine, exchange, market: str) -> tuple[int, str]:
     """The currency of the market's base asset, created (with the exchange's best name) when new."""
     details = exchange.market(market)
     symbol = details["base"].upper()
     known = (exchange.currencies or {}).get(details["base"]) or {}
     name = known.get("name") or symbol  # many exchanges (Binance's public API) give only the code
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    currency = currency_table
     with engine.begin() as conn:
-        conn.execute(insert(currency).values(name=name[:100], symbol=symbol).on_conflict_do_nothing())
+        conn.execute(
+            dialect_insert(currency, engine.dialect.name)
+            .values(name=name[:100], symbol=symbol)
+            .on_conflict_do_nothing()
+        )
         currency_id = conn.execute(select(currency.c.id).where(currency.c.symbol == symbol)).scalar_one()
     return currency_id, symbol
 
@@ -84,12 +82,13 @@ def check_usd_quote(exchange, market: str, usd_quotes: Collection[str]) -> None:
         )
 
 
-def known_supply(engine: Engine, currency: Table, record: Table, currency_id: int) -> float | None:
+def known_supply(engine: Engine, currency_id: int) -> float | None:
     """The coin's circulating supply, derived from its newest reported market cap when not yet stored."""
+    currency = currency_table
     with engine.begin() as conn:
         supply = conn.execute(select(currency.c.circulating_supply).where(currency.c.id == currency_id)).scalar()
         if supply is None:
-            refresh_supply(conn, currency, record, currency_id)
+            refresh_supply(conn, currency_id)
             supply = conn.execute(select(currency.c.circulating_supply).where(currency.c.id == currency_id)).scalar()
     return supply
 
@@ -117,18 +116,16 @@ def ingest_market(
     """Fetch and upsert one market's daily candles; a failure is recorded in the summary."""
     import ccxt  # only where ingestion runs
 
-    currency, record = _tables(engine)
     summary = IngestSummary(market=market)
     try:
         retrying(exchange.load_markets, f"{exchange.id} markets", retries, backoff, sleep)
         check_usd_quote(exchange, market, usd_quotes)
-        currency_id, summary.symbol = currency_for_market(engine, currency, exchange, market)
-        supply = known_supply(engine, currency, record, currency_id)
+        currency_id, summary.symbol = currency_for_market(engine, exchange, market)
+        supply = known_supply(engine, currency_id)
         for page in daily_pages(exchange, market, since, until, retries=retries, backoff=backoff, sleep=sleep):
             with engine.begin() as conn:
                 store_records(
                     conn,
-                    record,
                     currency_id,
                     with_market_cap(page.rows, supply),
                     replace=True,
@@ -156,7 +153,7 @@ def ingest_market(
 
 def latest_stored_days(engine: Engine) -> dict[str, date | None]:
     """Every tracked currency's latest stored day (None when it has none yet)."""
-    currency, record = _tables(engine)
+    currency, record = currency_table, record_table
     latest = select(func.max(record.c.date)).where(record.c.currency_id == currency.c.id).scalar_subquery()
     with engine.connect() as conn:
         rows = conn.execute(select(currency.c.symbol, latest)).all()
