@@ -6,10 +6,9 @@ import re
 from datetime import date
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import NotFound
 
 from api.currency_queries import INTERVALS, CatalogueQuery, HistoryQuery
-from api.errors import InvalidParams
+from api.errors import ApiError, InvalidParams
 from api.queries import DashboardQuery
 
 MAX_PER_PAGE = 1000
@@ -183,7 +182,7 @@ def parse_symbol(raw: str) -> str:
     """A path symbol, upper-cased. A malformed one cannot name a stored coin: 404 without a query."""
     symbol = normalise_symbol(raw)
     if symbol is None:
-        raise NotFound(f"Unknown symbol: {shown(raw.strip())!r}")
+        raise ApiError(404, f"Unknown symbol: {shown(raw.strip())!r}")
     return symbol
 
 
