@@ -43,6 +43,7 @@ auth = MultiAuth(basic_auth, token_auth)
 CHALLENGES = 'Basic realm="crypto-api", Bearer realm="crypto-api"'
 # The HTML page asks browsers for Basic only: that is the challenge they show a login dialog for.
 BROWSER_CHALLENGE = 'Basic realm="crypto-api"'
+BEARER_CHALLENGE = 'Bearer realm="crypto-api"'
 WRITERS = ["writer", "admin"]
 ADMINS = ["admin"]
 READERS = ["reader", "writer", "admin"]
@@ -203,7 +204,8 @@ def auth_error(status: int) -> NoReturn:
         log.warning(
             "Forbidden", extra={"user": user.name if user else None, "endpoint": request.endpoint, "reason": "role"}
         )
-        raise ApiError(403, "Your role may not do this")
+        # The Bearer challenge a 403 has always carried (Flask-HTTPAuth's wrapper used to add it).
+        raise ApiError(403, "Your role may not do this", headers={"WWW-Authenticate": BEARER_CHALLENGE})
     if request.headers.get("Authorization", "").strip():
         if throttle := current_app.extensions["login_throttle"]:
             throttle.failed(presented_account(), client_address())

@@ -46,7 +46,9 @@ def error_response(status: int, detail: str, errors: dict | None = None, headers
     payload: dict = {"detail": detail}
     if errors:
         payload["errors"] = errors
-    return json_response(payload, status, headers)
+    response = json_response(payload, status)
+    response.headers.update(headers or {})
+    return response
 
 
 def handle_api_error(error: ApiError) -> Response:
@@ -61,11 +63,8 @@ def handle_http_exception(error: HTTPException) -> Response:
         detail = "Internal server error"
     elif isinstance(error, TooManyRequests):
         detail = f"Rate limit exceeded ({error.description}); retry after the Retry-After seconds"
-    response = error_response(error.code or 500, detail or error.name)
-    for name, value in error.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    return error_response(error.code or 500, detail or error.name, headers=headers)
 
 
 def handle_database_error(error: SQLAlchemyError) -> Response:
