@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from flask import Flask, Response, current_app, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
@@ -29,10 +30,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from api.errors import ApiError
 from api.extensions import db
 from api.login_throttle import LoginThrottle
 from api.models import Token, User
-from api.responses import json_response
 
 log = logging.getLogger(__name__)
 basic_auth = HTTPBasicAuth(realm="crypto-api")
@@ -42,6 +43,7 @@ auth = MultiAuth(basic_auth, token_auth)
 CHALLENGES = 'Basic realm="crypto-api", Bearer realm="crypto-api"'
 # The HTML page asks browsers for Basic only: that is the challenge they show a login dialog for.
 BROWSER_CHALLENGE = 'Basic realm="crypto-api"'
+BEARER_CHALLENGE = 'Bearer realm="crypto-api"'
 WRITERS = ["writer", "admin"]
 ADMINS = ["admin"]
 READERS = ["reader", "writer", "admin"]
@@ -195,21 +197,22 @@ def user_roles(user: User) -> list[str]:
 
 @basic_auth.error_handler
 @token_auth.error_handler
-def auth_error(status: int) -> Response:
-    """401: missing or wrong credentials; 403: role. Both counted in logs (and failures throttled)."""
+def auth_error(status: int) -> NoReturn:
+    """Raise 401 (missing or wrong credentials, with its challenge) or 403 (role); both logged, failures throttled."""
     if status == 403:
         user = g.get("auth_user")
         log.warning(
             "Forbidden", extra={"user": user.name if user else None, "endpoint": request.endpoint, "reason": "role"}
         )
-        return json_response({"detail": "Your role may not do this"}, 403)
+        # The Bearer challenge a 403 has always carried (Flask-HTTPAuth's wrapper used to add it).
+        raise ApiError(403, "Your role may not do this", headers={"WWW-Authenticate": BEARER_CHALLENGE})
     if request.headers.get("Authorization", "").strip():
         if throttle := current_app.extensions["login_throttle"]:
             throttle.failed(presented_account(), client_address())
         log.warning("Failed login", extra={"endpoint": request.endpoint, "scheme": auth_scheme_presented()})
     challenge = BROWSER_CHALLENGE if request.endpoint in BROWSER_ENDPOINTS else CHALLENGES
-    detail = {"detail": "Authentication required: valid Basic credentials or a Bearer token"}
-    return json_response(detail, 401, headers={"WWW-Authenticate": challenge})
+    detail = "Authentication required: valid Basic credentials or a Bearer token"
+    raise ApiError(401, detail, headers={"WWW-Authenticate": challenge})
 
 
 def auth_scheme_presented() -> str:

@@ -30,7 +30,11 @@ def health() -> Response:
 @rate_limit_exempt
 @swag_from(spec_path("ready.yml"))
 def ready() -> Response:
-    """Ready when the database answers a trivial query; the cache's state is reported, not required."""
+    """Ready when the database answers a trivial query; the cache's state is reported, not required.
+
+    Every answer, 200 or 503, is the readiness status document (`status`, `database`, `cache`;
+    a 503 adds a `detail` for people): not an error, so it is returned here, not raised.
+    """
     cache = response_cache.state()
     try:
         db.session.execute(text("SELECT 1"))

@@ -9,7 +9,7 @@ from flask_restful import Resource
 
 from api.auth import ADMINS, WRITERS, auth
 from api.docs import spec_path
-from api.errors import error_response
+from api.errors import ApiError, answers_errors
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
 from api.responses import json_response, no_content
@@ -27,10 +27,11 @@ def render_catalogue(query: CatalogueQuery) -> Response:
     return with_data_through(json_response(page.rows, headers={"X-Total-Count": str(page.total)}), through)
 
 
+@answers_errors
 def render_currency(symbol: str) -> Response:
     summary = currency_summary(db.session, symbol)
     if summary is None:
-        return error_response(404, f"Unknown symbol: {symbol}")
+        raise ApiError(404, f"Unknown symbol: {symbol}")
     return with_data_through(json_response(summary), summary["last_day"])
 
 
@@ -57,7 +58,7 @@ class CurrencyList(Resource):
         try:
             create_currency(db.session, name, symbol, supply_body(body, utc_today()))
         except DuplicateSymbolError:
-            return error_response(409, f"Symbol {symbol} already exists")
+            raise ApiError(409, f"Symbol {symbol} already exists") from None
         location = url_for("v1.currency", symbol=symbol)
         summary = currency_summary(db.session, symbol)
         return with_data_through(json_response(summary, 201, headers={"Location": location}), summary["last_day"])
@@ -84,7 +85,7 @@ class CurrencyDetail(Resource):
         body = json_body(request)
         name, _ = currency_body(body, path_symbol=symbol)
         if not rename_currency(db.session, symbol, name, supply_body(body, utc_today())):
-            return error_response(404, f"Unknown symbol: {symbol}")
+            raise ApiError(404, f"Unknown symbol: {symbol}")
         summary = currency_summary(db.session, symbol)
         return with_data_through(json_response(summary), summary["last_day"])
 
@@ -93,5 +94,5 @@ class CurrencyDetail(Resource):
         """Delete a currency and all its records (admin)."""
         symbol = parse_symbol(symbol)
         if not delete_currency(db.session, symbol):
-            return error_response(404, f"Unknown symbol: {symbol}")
+            raise ApiError(404, f"Unknown symbol: {symbol}")
         return no_content()

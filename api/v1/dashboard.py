@@ -5,7 +5,7 @@ from flask import Response, current_app, request
 from flask_restful import Resource
 
 from api.docs import spec_path
-from api.errors import error_response
+from api.errors import ApiError, answers_errors
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
 from api.responses import json_response, no_content
@@ -14,6 +14,7 @@ from api.sql.tables import latest_day
 from api.v1.params import parse_dashboard_args
 
 
+@answers_errors
 def render_dashboard(query: DashboardQuery) -> Response:
     """The uncached answer: 200 rows, 204 when none, 404 naming unknown symbols (or 202 when
     on-demand backfill queued them)."""
@@ -22,7 +23,7 @@ def render_dashboard(query: DashboardQuery) -> Response:
     except UnknownSymbolsError as error:
         if current_app.config["ON_DEMAND_INGEST"] and current_app.config["REDIS_URL"]:
             return queue_backfills(error.symbols)
-        return error_response(404, f"Unknown symbol(s): {', '.join(error.symbols)}")
+        raise ApiError(404, f"Unknown symbol(s): {', '.join(error.symbols)}") from None
     if page.total == 0:
         one_coin = query.symbols[0] if query.symbols is not None and len(query.symbols) == 1 else None
         return with_data_through(no_content(), latest_day(db.session, one_coin))
@@ -40,17 +41,15 @@ def queue_backfills(symbols: list[str]) -> Response:
     most = current_app.config["ON_DEMAND_MAX_SYMBOLS"]
     if len(symbols) > most:
         detail = f"Unknown symbol(s): {', '.join(symbols)} (on-demand backfill takes at most {most} per request)"
-        return error_response(404, detail)
+        raise ApiError(404, detail)
     try:
         jobs = {symbol: enqueue_backfill(symbol, request.remote_addr or "unknown") for symbol in symbols}
     except JobQuotaExceeded as exceeded:
-        response = error_response(429, "Too many backfill jobs from this client this hour; retry after Retry-After")
-        response.headers["Retry-After"] = str(exceeded.retry_after)
-        return response
+        detail = "Too many backfill jobs from this client this hour; retry after Retry-After"
+        raise ApiError(429, detail, headers={"Retry-After": str(exceeded.retry_after)}) from None
     except JobsUnavailable:
-        response = error_response(503, "Backfill queue unavailable (Redis not answering); retry later")
-        response.headers["Retry-After"] = "5"
-        return response
+        detail = "Backfill queue unavailable (Redis not answering); retry later"
+        raise ApiError(503, detail, headers={"Retry-After": "5"}) from None
     detail = f"Symbol(s) {', '.join(symbols)} not stored yet: backfill queued; poll /api/v1/jobs/<job>"
     return json_response({"detail": detail, "job": jobs[symbols[0]], "jobs": jobs}, 202)
 

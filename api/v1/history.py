@@ -5,7 +5,7 @@ from flask import Response, request
 from flask_restful import Resource
 
 from api.docs import spec_path
-from api.errors import error_response
+from api.errors import ApiError, answers_errors
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
 from api.responses import csv_response, json_response, no_content
@@ -27,12 +27,13 @@ CANDLE_FIELDS = [
 ]
 
 
+@answers_errors
 def render_history(query: HistoryQuery, media: str) -> Response:
     history = price_history(db.session, query)
     if not history.found:
-        return error_response(404, f"Unknown symbol: {query.symbol}")
+        raise ApiError(404, f"Unknown symbol: {query.symbol}")
     if history.too_many:
-        return error_response(
+        raise ApiError(
             400,
             f"More than {MAX_CANDLES} candles: narrow start/end or use a longer interval (1w or 1M)",
         )

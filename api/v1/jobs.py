@@ -5,7 +5,7 @@ from flask import Response, current_app
 from flask_restful import Resource
 
 from api.docs import spec_path
-from api.errors import error_response
+from api.errors import ApiError
 from api.responses import json_response
 
 # Seconds a client should wait before asking again while Redis (the job queue) is down.
@@ -19,15 +19,14 @@ class JobStatus(Resource):
     def get(self, job_id: str) -> Response:
         """Queued, started, finished (with what was stored) or failed (with why)."""
         if not current_app.config["REDIS_URL"]:
-            return error_response(404, f"Unknown job: {job_id[:200]}")
+            raise ApiError(404, f"Unknown job: {job_id[:200]}")
         from api.backfill_jobs import JobsUnavailable, job_status
 
         try:
             status = job_status(job_id)
         except JobsUnavailable:
-            response = error_response(503, "Job queue unavailable (Redis not answering); retry later")
-            response.headers["Retry-After"] = str(JOBS_RETRY_AFTER)
-            return response
+            detail = "Job queue unavailable (Redis not answering); retry later"
+            raise ApiError(503, detail, headers={"Retry-After": str(JOBS_RETRY_AFTER)}) from None
         if status is None:
-            return error_response(404, f"Unknown job: {job_id[:200]}")
+            raise ApiError(404, f"Unknown job: {job_id[:200]}")
         return json_response(status, headers={"Cache-Control": "no-store"})

@@ -6,9 +6,8 @@ import re
 from datetime import date
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import NotFound
 
-from api.errors import InvalidParams
+from api.errors import ApiError, InvalidParams
 from api.sql.currencies import CatalogueQuery
 from api.sql.dashboard import DashboardQuery
 from api.sql.history import INTERVALS, HistoryQuery
@@ -184,7 +183,7 @@ def parse_symbol(raw: str) -> str:
     """A path symbol, upper-cased. A malformed one cannot name a stored coin: 404 without a query."""
     symbol = normalise_symbol(raw)
     if symbol is None:
-        raise NotFound(f"Unknown symbol: {shown(raw.strip())!r}")
+        raise ApiError(404, f"Unknown symbol: {shown(raw.strip())!r}")
     return symbol
 
 

@@ -8,7 +8,7 @@ from flask_restful import Resource
 
 from api.auth import ADMINS, WRITERS, auth
 from api.docs import spec_path
-from api.errors import InvalidParams, error_response
+from api.errors import ApiError, InvalidParams
 from api.extensions import db
 from api.responses import json_response
 from api.sql.writes import delete_records, upsert_records
@@ -31,7 +31,7 @@ class CurrencyRecords(Resource):
         candles = candles_body(json_body(request), current_app.config["MAX_CANDLES_PER_WRITE"])
         stored = upsert_records(db.session, symbol, candles)
         if stored is None:
-            return error_response(404, f"Unknown symbol: {symbol}")
+            raise ApiError(404, f"Unknown symbol: {symbol}")
         days = sorted(candle["date"] for candle in candles)
         return json_response(
             {"symbol": symbol, "upserted": stored, "first_day": days[0].isoformat(), "last_day": days[-1].isoformat()}
@@ -50,5 +50,5 @@ class CurrencyRecords(Resource):
             raise InvalidParams(errors)
         deleted = delete_records(db.session, symbol, start, end)
         if deleted is None:
-            return error_response(404, f"Unknown symbol: {symbol}")
+            raise ApiError(404, f"Unknown symbol: {symbol}")
         return json_response({"symbol": symbol, "deleted": deleted})

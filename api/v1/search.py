@@ -5,7 +5,7 @@ from flask import Response, request
 from flask_restful import Resource
 
 from api.docs import spec_path
-from api.errors import error_response
+from api.errors import ApiError, answers_errors
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
 from api.responses import json_response
@@ -13,11 +13,12 @@ from api.sql.search import find_currency
 from api.v1.params import parse_search_term
 
 
+@answers_errors
 def render_search(term: str) -> Response:
     """The uncached answer: the coin, or 404."""
     currency = find_currency(db.session, term)
     if currency is None:
-        return error_response(404, f"No currency named or with symbol {term!r}")
+        raise ApiError(404, f"No currency named or with symbol {term!r}")
     return with_data_through(json_response({"name": currency.name, "symbol": currency.symbol}), currency.last_day)
 
 
