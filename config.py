@@ -213,16 +213,3 @@ class ProductionConfig(Config):
 def config_for_environment() -> type[Config]:
     """The settings class named by `APP_ENV` (production or development)."""
     return ProductionConfig if os.environ.get("APP_ENV", "").strip().lower() == "production" else Config
-
-
-class TestConfig(Config):
-    """Tests bring their own database and seed it explicitly."""
-
-    TESTING = True
-    SEED_ON_STARTUP = False
-    # Data tests read the database; the cache and rate-limit tests turn them on explicitly.
-    CACHE_TTL = 0
-    RATELIMIT_ENABLED = False
-    SQLALCHEMY_DATABASE_URI = "sqlite://"
-    SQLALCHEMY_ENGINE_OPTIONS = engine_options("sqlite://")
-    DATABASE_REPLICA_URL = None

@@ -41,7 +41,8 @@ from api import create_app
 from api.extensions import db
 from api.sql.dashboard import _dashboard_statement
 from api.sql.history import _history_statement
-from config import BUNDLED_CSV, TestConfig, normalise_database_url
+from config import BUNDLED_CSV, normalise_database_url
+from tests.settings import TestConfig
 from utilities.seeding import seed_from_csv
 
 TEN_YEARS = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval="

@@ -21,8 +21,9 @@ from flask_migrate import upgrade
 
 from api import create_app
 from api.extensions import db
-from config import BUNDLED_CSV, TestConfig
+from config import BUNDLED_CSV
 from tests.fake_binance import EXCHANGE_INFO, SEAM_KLINES, FakeBinance
+from tests.settings import TestConfig
 from utilities.seeding import seed_from_csv
 
 

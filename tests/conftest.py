@@ -20,7 +20,8 @@ from flask_migrate import upgrade
 
 from api import create_app
 from api.extensions import db
-from config import BUNDLED_CSV, TestConfig, normalise_database_url
+from config import BUNDLED_CSV, normalise_database_url
+from tests.settings import TestConfig
 from tests.truth import CsvTruth, load_truth
 from utilities.seeding import seed_from_csv
 

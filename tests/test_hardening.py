@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from api import create_app
-from config import ProductionConfig, TestConfig
+from config import ProductionConfig
 from tests.conftest import make_app
+from tests.settings import TestConfig
 
 
 @pytest.mark.parametrize("path", ["/api/v1/dashboard?id=btc", "/nope", "/health", "/"])

@@ -183,7 +183,7 @@ def test_creating_the_web_app_does_not_import_ccxt(project_root):
     code = (
         "import sys\n"
         "from api import create_app\n"
-        "from config import TestConfig\n"
+        "from tests.settings import TestConfig\n"
         "app = create_app(TestConfig)\n"
         "app.test_client().get('/health')\n"
         "print('ccxt' in sys.modules, 'rq' in sys.modules)\n"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from api import create_app
-from config import FALLBACK_DATABASE_URL, ProductionConfig, TestConfig
+from config import FALLBACK_DATABASE_URL, ProductionConfig
+from tests.settings import TestConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s" * 40
