@@ -6,7 +6,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from api.cache import ResponseCache
+from api.cache import response_cache as response_cache  # the current app's (see init_cache)
 
 # Named constraints keep later migrations (and SQLite batch mode) able to drop or alter them.
 NAMING_CONVENTION = {
@@ -27,4 +27,3 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 swagger = Swagger()
-response_cache = ResponseCache()

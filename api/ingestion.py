@@ -10,7 +10,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from api.cache import bump_data_version
 from api.extensions import db
 from api.ingest_lock import one_update_at_a_time
 
@@ -45,8 +44,6 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
                 on_page=lambda page, bar=bar: bar.update(len(page.rows) + page.skipped),
             )
         summaries.append(summary)
-    if any(summary.stored for summary in summaries):
-        bump_data_version()
     return summaries
 
 
