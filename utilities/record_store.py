@@ -20,6 +20,9 @@ from utilities.csv_source import RECORD_FIELDS
 LINEAGE_FIELDS = ("source", "volume_estimated", "marketcap_estimated")
 COLUMNS = ("currency_id", *RECORD_FIELDS, *LINEAGE_FIELDS)
 _COLUMN_LIST = ", ".join(COLUMNS)
+# Set in `conn.info` by every bulk write (its SQL bypasses SQLAlchemy's events on PostgreSQL): the
+# commit then invalidates cached reads (api/cache/invalidation.py).
+ROWS_CHANGED = "rows_changed"
 _UPDATED = (*RECORD_FIELDS[1:], *LINEAGE_FIELDS)
 _UPDATES = ", ".join(f"{column} = EXCLUDED.{column}" for column in _UPDATED)
 _ON_CONFLICT = {
@@ -84,6 +87,7 @@ def store_records(
         _sqlite(conn, table, currency_id, rows, lineage, replace)
     else:
         raise NotImplementedError(f"bulk writes support PostgreSQL and SQLite, not {dialect}")
+    conn.info[ROWS_CHANGED] = True
 
 
 def refresh_supply(conn: Connection, currency: Table, record: Table, currency_id: int) -> None:

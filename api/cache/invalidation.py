@@ -5,7 +5,8 @@ writer is covered the same way, whether it goes through the ORM session (the wri
 through Core connections (seeding, `flask seed`, `flask ingest`, the start-up seeder):
 
 - `after_execute`: an INSERT, UPDATE or DELETE on a watched table that touched rows marks the
-  connection;
+  connection; the bulk record writer (`utilities.record_store`, whose COPY bypasses SQLAlchemy)
+  sets the same mark itself;
 - `commit` (fired just before the database commits) turns the mark into "committed", `rollback`
   drops it;
 - `checkin` (the connection returns to the pool, after the commit has completed) invalidates.
@@ -22,9 +23,11 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.dml import UpdateBase
 
+from utilities.record_store import ROWS_CHANGED
+
 WATCHED_TABLES = frozenset({"currency", "record"})
-CHANGED = "api.cache:changed"
-COMMITTED = "api.cache:committed"
+CHANGED = ROWS_CHANGED
+COMMITTED = "rows_changed_committed"
 
 
 def changes_data(statement: object, result: CursorResult) -> bool:
