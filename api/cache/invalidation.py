@@ -49,12 +49,14 @@ def invalidate_after_commits(engine: Engine, invalidate: Callable[[], None]) -> 
 
     @event.listens_for(engine, "commit")
     def committing(conn: Connection) -> None:
-        if conn.info.pop(CHANGED, False):
+        # A connection found dead has no info to read (touching it would raise); its commit fails.
+        if not conn.invalidated and conn.info.pop(CHANGED, False):
             conn.info[COMMITTED] = True
 
     @event.listens_for(engine, "rollback")
     def rolled_back(conn: Connection) -> None:
-        conn.info.pop(CHANGED, None)
+        if not conn.invalidated:
+            conn.info.pop(CHANGED, None)
 
     @event.listens_for(engine, "checkin")
     def committed(_dbapi_connection: object, record) -> None:

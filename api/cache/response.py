@@ -123,7 +123,8 @@ class ResponseCache:
 def init_cache(app: Flask, engine: Engine) -> ResponseCache:
     """Give `app` its cache, invalidated after every commit on `engine` that changed data."""
     cache = app.extensions[EXTENSION] = ResponseCache(app)
-    invalidate_after_commits(engine, cache.invalidate)
+    if cache.backend is not None:  # CACHE_TTL=0: nothing to invalidate, no listeners
+        invalidate_after_commits(engine, cache.invalidate)
     return cache
 
 
