@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from api.auth import register_auth
-from api.extensions import db, migrate, response_cache, swagger
+from api.cache import init_cache
+from api.extensions import db, migrate, swagger
 from api.json_provider import FastJSONProvider
 from api.observability import configure_logging, register_metrics, register_request_logging
 from api.rate_limits import register_rate_limits
@@ -68,7 +69,8 @@ def register_extensions(app: Flask) -> None:
     swagger.config = swagger_config()
     swagger.template = template()
     swagger.init_app(app)
-    response_cache.init_app(app)
+    with app.app_context():
+        init_cache(app, db.engine)
     init_read_router(app)
 
 

@@ -4,7 +4,7 @@ from flasgger import Swagger
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from api.cache import ResponseCache
+from api.cache import response_cache as response_cache  # the current app's (see init_cache)
 from api.replica import RoutingSession
 from utilities.schema import Base
 
@@ -13,4 +13,3 @@ from utilities.schema import Base
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 swagger = Swagger()
-response_cache = ResponseCache()

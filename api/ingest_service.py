@@ -1,4 +1,5 @@
-"""One ingestion run (fetch, store, invalidate cached reads), shared by `flask ingest` and the backfill job.
+"""One ingestion run (fetch and store; each committed page invalidates cached reads), shared by
+`flask ingest` and the backfill job.
 
 The Flask side of `utilities/exchange_ingest.py`: it supplies the app's engine and settings. ccxt loads
 lazily, so importing this module (the job module does, at start-up) never pulls it into a web worker.
@@ -12,12 +13,11 @@ from datetime import date
 import click
 from flask import current_app
 
-from api.cache import bump_data_version
 from api.extensions import db
 
 
 def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date, progress: bool = True) -> list:
-    """Fetch and store each (market, since); invalidate cached reads when anything was stored."""
+    """Fetch and store each (market, since); every committed page invalidates cached reads (api/cache)."""
     from utilities.exchange_client import make_exchange
     from utilities.exchange_ingest import ingest_market
 
@@ -37,6 +37,4 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
                 on_page=lambda page, bar=bar: bar.update(len(page.rows) + page.skipped),
             )
         summaries.append(summary)
-    if any(summary.stored for summary in summaries):
-        bump_data_version()
     return summaries

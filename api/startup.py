@@ -13,7 +13,7 @@ import threading
 
 from flask import Flask
 
-from api.extensions import db, response_cache
+from api.extensions import db
 from api.redis_policy import check_redis_memory_policy
 from utilities.seeding import SeedResult, seed_when_reachable
 
@@ -28,7 +28,7 @@ def run_startup(app: Flask, stop: threading.Event | None = None) -> SeedResult |
             check_redis_memory_policy(app.config["REDIS_URL"])
         if not app.config["SEED_ON_STARTUP"]:
             return None
-        return seed_when_reachable(db.engine, app.config["CSV_SOURCE"], on_change=response_cache.bump, stop=stop)
+        return seed_when_reachable(db.engine, app.config["CSV_SOURCE"], stop=stop)
 
 
 def start_in_background(app: object) -> threading.Thread | None:

@@ -100,7 +100,7 @@ def main() -> None:
         coins, days = (int(part) for part in size.split("x"))
         with uncached.app_context():
             load_s = fill(db.engine, coins, days)
-        cached.extensions["response_cache"].bump()
+        cached.extensions["response_cache"].invalidate()
         client, warm = uncached.test_client(), cached.test_client()
         results = {
             "dashboard id=all": median_ms(client, "/api/v1/dashboard?id=all", args.repeat),

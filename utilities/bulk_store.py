@@ -20,6 +20,9 @@ from utilities.schema import currency_table, dialect_insert, record_table
 LINEAGE_FIELDS = ("source", "volume_estimated", "marketcap_estimated")
 COLUMNS = ("currency_id", *RECORD_FIELDS, *LINEAGE_FIELDS)
 _COLUMN_LIST = ", ".join(COLUMNS)
+# Set in `conn.info` by every bulk write (its SQL bypasses SQLAlchemy's events on PostgreSQL): the
+# commit then invalidates cached reads (api/cache/invalidation.py).
+ROWS_CHANGED = "rows_changed"
 _UPDATED = (*RECORD_FIELDS[1:], *LINEAGE_FIELDS)
 _UPDATES = ", ".join(f"{column} = EXCLUDED.{column}" for column in _UPDATED)
 _ON_CONFLICT = {
@@ -83,6 +86,7 @@ def store_records(
         _sqlite(conn, currency_id, rows, lineage, replace)
     else:
         raise NotImplementedError(f"bulk writes support PostgreSQL and SQLite, not {dialect}")
+    conn.info[ROWS_CHANGED] = True
 
 
 def refresh_supply(conn: Connection, currency_id: int) -> None:

@@ -14,7 +14,7 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import click
@@ -107,12 +107,10 @@ def seed_from_csv(
     *,
     only_if_empty: bool = False,
     progress: bool = True,
-    on_change: Callable[[], None] | None = None,
 ) -> SeedResult:
     """Load every CSV of `source`, one transaction per file, skipping rows already stored.
 
     With `only_if_empty`, do nothing unless `currency` or `record` is empty (the start-up rule).
-    `on_change` runs after rows were inserted (it invalidates cached reads).
     """
     currency, record = _tables(engine)
     started = time.perf_counter()
@@ -147,8 +145,6 @@ def seed_from_csv(
     inserted = records_after - records_before
     if inserted:
         refresh_statistics(engine)
-    if inserted and on_change is not None:
-        on_change()
     return SeedResult(
         seeded=True,
         files=files,
@@ -167,10 +163,10 @@ def refresh_statistics(engine: Engine) -> None:
             conn.execute(text("ANALYZE record"))
 
 
-def inspect_and_seed(engine: Engine, source: str, on_change: Callable[[], None] | None = None) -> SeedResult:
+def inspect_and_seed(engine: Engine, source: str) -> SeedResult:
     """The start-up rule: say clearly when the schema is missing, seed empty tables once."""
     try:
-        result = seed_from_csv(engine, source, only_if_empty=True, on_change=on_change)
+        result = seed_from_csv(engine, source, only_if_empty=True)
     except SchemaMissingError as error:
         log.error("%s (the run command `make run` does this for you)", error)
         return SeedResult(seeded=False, reason=str(error))
@@ -195,7 +191,6 @@ def seed_when_reachable(
     engine: Engine,
     source: str,
     *,
-    on_change: Callable[[], None] | None = None,
     stop: threading.Event | None = None,
     first_delay: float = 1.0,
     max_delay: float = 30.0,
@@ -211,7 +206,7 @@ def seed_when_reachable(
     last_problem = ""
     while not stop.is_set():
         try:
-            result = seed_from_csv(engine, source, only_if_empty=True, on_change=on_change)
+            result = seed_from_csv(engine, source, only_if_empty=True)
         except SchemaMissingError as error:
             problem = f"{error} (the run command `make run` and the Docker image do this for you)"
         except (OperationalError, PoolTimeoutError) as error:

@@ -4,7 +4,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from api.cache import bump_data_version
 from api.extensions import db
 from utilities.csv_source import CsvSourceError
 from utilities.seeding import SchemaMissingError, seed_from_csv
@@ -17,7 +16,7 @@ def seed_command(source: str | None) -> None:
     """Load the CSVs; rows already stored are kept, so re-running is safe."""
     source = source or current_app.config["CSV_SOURCE"]
     try:
-        result = seed_from_csv(db.engine, source, on_change=bump_data_version)
+        result = seed_from_csv(db.engine, source)
     except (SchemaMissingError, CsvSourceError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(

@@ -1,5 +1,5 @@
-"""The SQL of the write endpoints. Each function is one transaction, committed, then cached
-reads are invalidated (`bump_data_version`), so no reader sees an entry older than the write."""
+"""The SQL of the write endpoints. Each function is one transaction, committed; the commit
+invalidates cached reads (`api.cache.invalidation`), so no reader sees an entry older than the write."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy import case, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.cache import bump_data_version
 from api.models import Currency, Record
 from api.sql import tables
 from api.sql.tables import dialect_insert, record_table
@@ -34,7 +33,6 @@ def create_currency(session: Session, name: str, symbol: str, supply: tuple[floa
     except IntegrityError:
         session.rollback()
         raise DuplicateSymbolError(symbol) from None
-    bump_data_version()
 
 
 def rename_currency(session: Session, symbol: str, name: str, supply: tuple[float, date] | None = None) -> bool:
@@ -44,8 +42,6 @@ def rename_currency(session: Session, symbol: str, name: str, supply: tuple[floa
         values |= {"circulating_supply": supply[0], "supply_as_of": supply[1]}
     changed = session.execute(update(Currency).where(Currency.symbol == symbol).values(**values)).rowcount
     session.commit()
-    if changed:
-        bump_data_version()
     return bool(changed)
 
 
@@ -53,8 +49,6 @@ def delete_currency(session: Session, symbol: str) -> bool:
     """Delete a currency and, by ON DELETE CASCADE, all its records; False when unknown."""
     deleted = session.execute(delete(Currency).where(Currency.symbol == symbol)).rowcount
     session.commit()
-    if deleted:
-        bump_data_version()
     return bool(deleted)
 
 
@@ -74,7 +68,6 @@ def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | 
     rows = [{"currency_id": currency_id, **candle, **API_LINEAGE} for candle in candles]
     stored = session.execute(statement.returning(record_table.c.date), rows).all()
     session.commit()
-    bump_data_version()
     return len(stored)
 
 
@@ -97,6 +90,4 @@ def delete_records(session: Session, symbol: str, start: date | None, end: date 
         statement = statement.where(Record.date <= end)
     deleted = session.execute(statement).rowcount
     session.commit()
-    if deleted:
-        bump_data_version()
     return deleted
