@@ -18,10 +18,10 @@ from flask_migrate import upgrade
 
 from api.extensions import db
 from api.models import Currency, User
-from api.write_queries import create_currency, rename_currency, upsert_records
+from api.sql.writes import create_currency, rename_currency, upsert_records
 from tests.conftest import BACKENDS, make_app, new_database_url
 from tests.fixtures_csv import write_coin_csv
-from utilities.inspector import seed_from_csv
+from utilities.seeding import seed_from_csv
 
 
 @pytest.fixture(params=BACKENDS)

@@ -5,7 +5,7 @@ writer is covered the same way, whether it goes through the ORM session (the wri
 through Core connections (seeding, `flask seed`, `flask ingest`, the start-up seeder):
 
 - `after_execute`: an INSERT, UPDATE or DELETE on a watched table that touched rows marks the
-  connection; the bulk record writer (`utilities.record_store`, whose COPY bypasses SQLAlchemy)
+  connection; the bulk record writer (`utilities.bulk_store`, whose COPY bypasses SQLAlchemy)
   sets the same mark itself;
 - `commit` (fired just before the database commits) turns the mark into "committed", `rollback`
   drops it;
