@@ -43,7 +43,7 @@ def redis_prefix() -> Iterator[str]:
     prefix = f"crypto-api-test-{uuid.uuid4().hex[:12]}"
     yield prefix
     client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(f"{prefix}:*"))
+    keys = list(client.scan_iter(f"*{prefix}*"))  # cache entries, and the limiter's LIMITS:... keys
     if keys:
         client.delete(*keys)
     client.close()

@@ -187,7 +187,7 @@ def test_failed_logins_are_counted_through_redis_for_every_worker(apps):
         assert second.post("/api/v1/tokens", headers=basic("wes"), environ_base=ELSEWHERE).status_code == 201
     finally:
         client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(f"{prefix}*"))
+        keys = list(client.scan_iter(f"*{prefix}*"))  # the limiter's keys start with LIMITS:
         if keys:
             client.delete(*keys)
 
