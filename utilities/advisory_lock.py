@@ -1,4 +1,4 @@
-"""One runner at a time across hosts: a PostgreSQL session-level advisory lock (no Flask)."""
+"""One runner at a time across hosts: PostgreSQL session-level advisory locks (no Flask)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,34 @@ import sqlalchemy as sa
 
 # Fixed 64-bit keys, one per job; any value works as long as no other job of this database uses it.
 DAILY_INGEST_LOCK = 0x63727970746F01  # "crypto" + 1
+SEED_LOCK = 7_380_412_266_031_159_841
+
+
+@contextmanager
+def held_lock(connection: sa.Connection, key: int, *, wait: bool) -> Iterator[bool]:
+    """Take the lock on `connection` (waiting for it, or trying once) and release it at the end.
+
+    The lock is taken and released in their own transactions, so the connection stays idle while
+    the job runs; PostgreSQL releases it if the process dies. Yields whether the lock is held."""
+    function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+    result = connection.execute(sa.text(f"SELECT {function}(:key)"), {"key": key}).scalar()
+    held = wait or bool(result)
+    connection.commit()
+    try:
+        yield held
+    finally:
+        if held:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()
 
 
 @contextmanager
 def exclusive_run(engine: sa.Engine, key: int) -> Iterator[bool]:
     """Yield True when this process may run (it holds the lock), False when another one holds it.
 
-    The lock belongs to a dedicated connection that stays idle (no open transaction) while the job
-    runs; PostgreSQL releases it if the process dies. SQLite has no other host to race with: True."""
+    The lock belongs to a dedicated connection. SQLite has no other host to race with: True."""
     if engine.dialect.name != "postgresql":
         yield True
         return
-    with engine.connect() as connection:
-        held = bool(connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
-        connection.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
+    with engine.connect() as connection, held_lock(connection, key, wait=False) as held:
+        yield held

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, Table, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from utilities.advisory_lock import SEED_LOCK, held_lock
 from utilities.bulk_store import refresh_supply, store_records
 from utilities.csv_source import count_sources, read_source
 from utilities.schema import currency_table, dialect_insert, record_table
@@ -29,8 +30,6 @@ from utilities.schema import currency_table, dialect_insert, record_table
 log = logging.getLogger(__name__)
 
 REQUIRED_TABLES = ("currency", "record")
-# Arbitrary, fixed 64-bit key naming "the seed lock" for pg_advisory_lock.
-SEED_LOCK_KEY = 7_380_412_266_031_159_841
 
 
 class SchemaMissingError(RuntimeError):
@@ -69,14 +68,8 @@ def seed_lock(engine: Engine) -> Iterator[None]:
     """Hold a lock that only one process on this database can hold at a time."""
     dialect = engine.dialect.name
     if dialect == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SEED_LOCK_KEY})
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SEED_LOCK_KEY})
-                conn.commit()
+        with engine.connect() as conn, held_lock(conn, SEED_LOCK, wait=True):
+            yield
         return
     database = engine.url.database
     if dialect == "sqlite" and database and database != ":memory:":
