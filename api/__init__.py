@@ -18,7 +18,7 @@ from api.auth import register_auth
 from api.cache import init_cache
 from api.extensions import db, migrate, swagger
 from api.json_provider import FastJSONProvider
-from api.observability import configure_logging, register_metrics, register_request_logging
+from api.observability import configure_logging, register_observability
 from api.rate_limits import register_rate_limits
 from api.replica import init_read_router
 from api.security import check_production_settings, register_security
@@ -39,8 +39,7 @@ def create_app(config_class: type | None = None, **overrides: object) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_logging(app)
-    register_metrics(app)
+    register_observability(app)
     register_security(app)
     register_rate_limits(app)
     register_auth(app)  # after the limiter: a flood of anonymous requests meets the limit first

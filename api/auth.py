@@ -239,8 +239,9 @@ def register_auth(app: Flask) -> None:
     """Bind the authorization decision, the failed-login throttle and the verdict cache to `app`."""
     app.extensions["auth_verdicts"] = VerdictCache(app.config["SECRET_KEY"], app.config["AUTH_CACHE_TTL"])
     app.extensions["login_throttle"] = None  # RATELIMIT_ENABLED=off turns it off too: a limit on guesses
+    if app.config["READ_AUTH"] or app.config["METRICS_AUTH"]:
+        app.before_request(authorize_request)  # both off: no read needs a user, no hook on any request
     if not app.config["RATELIMIT_ENABLED"]:
-        app.before_request(authorize_request)
         return
     app.extensions["login_throttle"] = LoginThrottle(
         app.config["SECRET_KEY"],
@@ -253,7 +254,6 @@ def register_auth(app: Flask) -> None:
         redis_url=app.config["REDIS_URL"],
         timeout=app.config["CACHE_REDIS_TIMEOUT_MS"] / 1000,
     )
-    app.before_request(authorize_request)
 
 
 def issue_token(user: User) -> tuple[str, Token]:

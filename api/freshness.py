@@ -7,10 +7,11 @@ body, so a cache hit carries it at no cost and a write (which bumps the data ver
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, date, datetime
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 from prometheus_client import Gauge
 from sqlalchemy.exc import DBAPIError
 
@@ -65,7 +66,12 @@ def register_data_age_gauge(app: Flask, registry) -> None:
         multiprocess_mode="mostrecent",
     )
 
-    @app.before_request
-    def refresh_on_scrape() -> None:
-        if request.path == "/metrics":
-            observe_age(stored_through())
+    # The scrape itself refreshes it (the exporter's view, wrapped): no hook on every other request.
+    export = app.view_functions["prometheus_metrics"]
+
+    @functools.wraps(export)
+    def refresh_then_export(*args, **kwargs):
+        observe_age(stored_through())
+        return export(*args, **kwargs)
+
+    app.view_functions["prometheus_metrics"] = refresh_then_export

@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -32,6 +31,19 @@ METRICS_PREFIX = "crypto_api"
 
 class LogLineFormatter(JsonFormatter):
     """python-json-logger's JSON lines; access lines (the most frequent) take a direct path."""
+
+    _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        """`logging.Formatter.formatTime`, with the date and time text made once per second."""
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached_second, text = self._second
+        if cached_second != second:
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)  # one tuple: threads never see a second with another's text
+        return self.default_msec_format % (text, record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         if record.name != ACCESS_LOGGER or record.exc_info or record.stack_info or not hasattr(record, "request_id"):
@@ -55,34 +67,6 @@ def configure_logging(app: Flask) -> None:
         handler.setFormatter(LogLineFormatter("{asctime}{levelname}{name}{message}", style="{"))
         root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
-
-
-def register_request_logging(app: Flask) -> None:
-    """Stamp each request with an id (`X-Request-ID`, taken or made) and log it when it ends."""
-
-    @app.before_request
-    def start_timer() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def log_request(response: Response) -> Response:
-        request_id = g.get("request_id") or uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request_id
-        if access_log.isEnabledFor(logging.INFO):
-            started = g.get("started")
-            fields = {
-                "method": request.method,
-                "path": request.path,  # never the query string or headers: no tokens in logs
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
-                "request_id": request_id,
-            }
-            # makeRecord + handle: what `info()` does, minus walking the stack for the caller.
-            record = access_log.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "request", None, None, extra=fields)
-            access_log.handle(record)
-        return response
 
 
 class RequestMetrics:
@@ -119,12 +103,11 @@ class RequestMetrics:
         )
         self._children: dict[tuple, tuple] = {}
 
-    def _record(self, method: str, endpoint: str | None, status: int) -> None:
+    def record(self, method: str, endpoint: str | None, status: int, elapsed: float | None) -> None:
         """Observe one request's latency and count it (once per request)."""
         if g.get("metrics_recorded"):
             return
         g.metrics_recorded = True
-        started = g.get("started")
         key = (method, endpoint, status)
         children = self._children.get(key)
         if children is None:  # the first request of this kind; label values as the exporter wrote them
@@ -133,26 +116,28 @@ class RequestMetrics:
                 self.total.labels(method=method, status=status),
             )
             self._children[key] = children
-        if started is not None:
-            children[0].observe(max(time.perf_counter() - started, 0))
+        if elapsed is not None:
+            children[0].observe(max(elapsed, 0))
         children[1].inc()
 
     def register(self, app: Flask) -> None:
-        @app.after_request
-        def count_request(response: Response) -> Response:
-            if not hasattr(request, "prom_do_not_track"):  # /metrics itself
-                self._record(request.method, request.endpoint, response.status_code)
-            return response
+        """Count requests that raised (the after-request hook does not run for them)."""
 
         @app.teardown_request
         def count_exception(exception: BaseException | None = None) -> None:
             if exception is None or hasattr(request, "prom_do_not_track"):
                 return
             self.exceptions.labels(method=request.method, status=500).inc()
-            self._record(request.method, request.endpoint, 500)
+            started = g.get("started")
+            self.record(request.method, request.endpoint, 500, time.perf_counter() - started if started else None)
 
 
-def register_metrics(app: Flask) -> PrometheusMetrics:
+def register_observability(app: Flask) -> None:
+    """Request ids, metrics and the access log."""
+    register_request_logging(app, register_metrics(app))
+
+
+def register_metrics(app: Flask) -> RequestMetrics:
     """`/metrics`: per-endpoint request counts, latency histograms and exception counts.
 
     Under gunicorn (`PROMETHEUS_MULTIPROC_DIR`, set by gunicorn.conf.py) the workers' numbers
@@ -165,6 +150,42 @@ def register_metrics(app: Flask) -> PrometheusMetrics:
         metrics = GunicornInternalPrometheusMetrics(app, **options)
     else:
         metrics = PrometheusMetrics(app, registry=CollectorRegistry(), **options)
-    RequestMetrics(metrics).register(app)
+    request_metrics = RequestMetrics(metrics)
+    request_metrics.register(app)
     register_data_age_gauge(app, metrics.registry)
-    return metrics
+    return request_metrics
+
+
+def register_request_logging(app: Flask, metrics: RequestMetrics | None = None) -> None:
+    """Stamp each request with an id (`X-Request-ID`, taken or made); when it ends, count it in
+    `metrics` and log it. One hook on each side: every request, probes included, pays for these."""
+
+    @app.before_request
+    def start_request() -> None:
+        # From the WSGI environ: a missing header costs no exception (werkzeug's `headers.get` raises one).
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+        state = g._get_current_object()  # one context lookup for both
+        state.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else os.urandom(16).hex()
+        state.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        request_id = g.get("request_id") or os.urandom(16).hex()  # None when a before hook failed first
+        response.headers["X-Request-ID"] = request_id
+        started = g.get("started")
+        elapsed = time.perf_counter() - started if started else None
+        current = request._get_current_object()  # one context lookup for the fields below
+        if metrics is not None and not hasattr(current, "prom_do_not_track"):  # not /metrics itself
+            metrics.record(current.method, current.endpoint, response.status_code, elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            fields = {
+                "method": current.method,
+                "path": current.path,  # never the query string or headers: no tokens in logs
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 3) if elapsed is not None else None,
+                "request_id": request_id,
+            }
+            # makeRecord + handle: what `info()` does, minus walking the stack for the caller.
+            record = access_log.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "request", None, None, extra=fields)
+            access_log.handle(record)
+        return response

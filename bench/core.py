@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 from flask import Flask, jsonify
 from flask_migrate import downgrade, upgrade
-from pythonjsonlogger.json import JsonFormatter
 
 from api import create_app
 from api.extensions import db
+from api.observability import LogLineFormatter
 from api.sql.dashboard import _dashboard_statement
 from api.sql.history import _history_statement
 from config import BUNDLED_CSV, normalise_database_url
@@ -57,7 +57,19 @@ DASHBOARD_FIELDS = (
     "volume_24h",
     "market_cap",
 )
-CANDLE_FIELDS = ("period_start", "days", "open", "high", "low", "close", "volume", "market_cap")
+CANDLE_FIELDS = (
+    "period_start",
+    "days",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "market_cap",
+    "source",
+    "volume_estimated",
+    "market_cap_estimated",
+)
 SEARCH_REFERENCE_MS = (1.0, 1.1)
 
 
@@ -111,48 +123,22 @@ def bare_flask() -> Flask:
     return app
 
 
-def use_proposed_limiter_storage() -> None:
-    """`memory://` answered by the inline-expiry storage (proposed: `storage_uri="inline-memory://"`)."""
-    from limits._storage_scheme import SCHEMES
-
-    from api.limiter_storage import InlineExpiryMemoryStorage
-
-    SCHEMES["memory"] = InlineExpiryMemoryStorage
-
-
-def skip_limits_of_exempt_endpoints(app: Flask) -> None:
-    """Proposed: a request filter, so probes skip the limiter before it resolves any limit."""
-    from flask import request
-
-    from api.rate_limits import EXEMPT_ENDPOINTS
-
-    app.extensions["rate_limiter"].request_filter(lambda: request.endpoint in EXEMPT_ENDPOINTS)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", help="scratch database (default: a temporary SQLite file)")
     parser.add_argument("--repeat", type=int, default=200)
-    parser.add_argument(
-        "--proposed-limiter",
-        action="store_true",
-        help="measure with the rate-limit change proposed in docs/performance.md (not in api/rate_limits.py)",
-    )
     args = parser.parse_args()
-    if args.proposed_limiter:
-        use_proposed_limiter_storage()
     workdir = tempfile.TemporaryDirectory()
     url = normalise_database_url(args.database_url or f"sqlite:///{workdir.name}/bench.sqlite")
 
-    # Production's request path: the access log formats a JSON line (into /dev/null), limits are checked.
+    # Production's request path: the access log formats a JSON line with the formatter
+    # `configure_logging` installs (into /dev/null instead of stderr), limits are checked.
     sink = open(os.devnull, "w")  # noqa: SIM115 (open for the whole run)
     handler = logging.StreamHandler(sink)
-    handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{"))
+    handler.setFormatter(LogLineFormatter("{asctime}{levelname}{name}{message}", style="{"))
     logging.getLogger().addHandler(handler)
     settings = {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "100000 per second", "LOG_LEVEL": "INFO"}
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **settings)
-    if args.proposed_limiter:
-        skip_limits_of_exempt_endpoints(app)
     client = app.test_client()
     bare = bare_flask().test_client()
     with app.app_context():
@@ -169,7 +155,7 @@ def main() -> None:
         def dashboard_floor() -> bytes:
             rows = [
                 dict(zip(DASHBOARD_FIELDS, (name, symbol, iso(day), *rest), strict=True))
-                for name, symbol, day, *rest, _rank, _total in dashboard_sql()
+                for name, symbol, day, *rest, _rank, _total, _through in dashboard_sql()
             ]
             return json.dumps(rows, separators=(",", ":")).encode()
 
@@ -187,7 +173,8 @@ def main() -> None:
         def history_floor() -> bytes:
             candles = [
                 dict(zip(CANDLE_FIELDS, (iso(period), *rest), strict=True))
-                for period, *rest, _id in history_sql()  # the statement ends with the coin's id
+                # The statement ends with the coin's latest day and id; the flags stay as the driver gives them.
+                for period, *rest, _through, _id in history_sql()
                 if period is not None
             ]
             return json.dumps(candles, separators=(",", ":")).encode()
@@ -222,9 +209,8 @@ def main() -> None:
     print(f"machine: {machine}, Python {platform.python_version()}")
     print(f"database: {sa.make_url(url).get_backend_name()}")
     print(f"seed bundled CSVs (37,082 rows): {seed.seconds:.3f} s; idempotent re-run: {reseed.seconds:.3f} s")
-    limiter = "proposed limiter change applied" if args.proposed_limiter else "api/rate_limits.py as it is"
     print(f"{args.repeat} in-process requests in 5 rounds, the lowest round median (test client, no cache,")
-    print(f"limits on: {limiter}, access log on)\n")
+    print("limits on, access log on)\n")
     dashboard_net = ms["dashboard"] - ms["health"]
     low, high = SEARCH_REFERENCE_MS
     rows = [

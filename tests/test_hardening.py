@@ -20,6 +20,20 @@ def test_security_headers_everywhere(client, path):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
 
 
+def test_a_header_the_view_sets_is_kept_and_not_doubled(seeded_database_url):
+    app = make_app(seeded_database_url)
+
+    @app.get("/framed")
+    def framed():
+        return "", 204, {"x-frame-options": "SAMEORIGIN", "Content-Security-Policy": "default-src 'none'"}
+
+    headers = app.test_client().get("/framed").headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert headers.getlist("Referrer-Policy") == ["no-referrer"]
+
+
 def test_apidocs_policy_allows_its_inline_script_only(client):
     csp = client.get("/apidocs/").headers["Content-Security-Policy"]
     assert "script-src 'self' 'unsafe-inline'" in csp and "default-src 'self'" in csp

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from api.observability import configure_logging
+from api.observability import LogLineFormatter, configure_logging
 from tests.conftest import make_app
 
 
@@ -48,6 +48,17 @@ def test_log_lines_are_json(app):
     finally:
         root.handlers = saved
     assert json.loads(formatted)["message"] == "request"
+
+
+@pytest.mark.parametrize("created", [0.0, 1700000000.0005, 1700000000.999, 1764553927.123456, 1764553928.5])
+def test_access_line_time_is_what_logging_writes(created):
+    """The formatter makes each second's text once; every line still reads as logging's own."""
+    formatter = LogLineFormatter("{asctime}{levelname}{name}{message}", style="{")
+    for when in (created, created + 0.25, created + 1.5, created):  # same second, the next, back
+        record = logging.LogRecord("api.access", logging.INFO, __file__, 1, "request", None, None)
+        record.created, record.msecs = when, int((when - int(when)) * 1000) + 0.0
+        assert formatter.formatTime(record) == logging.Formatter().formatTime(record)
+        assert formatter.formatTime(record, "%H:%M") == logging.Formatter().formatTime(record, "%H:%M")
 
 
 def metric(text: str, name: str, **labels: str) -> float:

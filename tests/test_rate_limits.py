@@ -71,6 +71,19 @@ def test_the_request_after_the_limit_gets_429(limited, storage):
     assert client.get("/metrics").status_code == 200
 
 
+def test_probes_skip_the_limiter_and_spend_no_budget(limited):
+    client = limited(RATELIMIT_DEFAULT="3 per minute").test_client()
+    for _ in range(10):
+        probe = client.get("/health")
+        assert probe.status_code == 200
+        assert not [header for header in RATE_HEADERS if header in probe.headers]
+    for remaining in (2, 1, 0):  # ten probes later, the client's whole budget is still there
+        assert client.get("/api/v1/search?name=btc").headers["X-RateLimit-Remaining"] == str(remaining)
+    assert_limited(client.get("/api/v1/search?name=btc"), 3)
+    assert client.get("/ready").status_code in (200, 503)  # limited clients still reach the probes
+    assert client.get("/health").status_code == 200
+
+
 def test_token_endpoint_has_a_stricter_limit(limited):
     app = limited(RATELIMIT_TOKENS="2 per minute")
     with app.app_context():
