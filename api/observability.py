@@ -34,7 +34,7 @@ class LogLineFormatter(JsonFormatter):
 
     _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """`logging.Formatter.formatTime`, with the date and time text made once per second."""
         if datefmt:
             return super().formatTime(record, datefmt)
