@@ -99,6 +99,11 @@ def register_rate_limits(app: Flask) -> Limiter:
         in_memory_fallback_enabled=True,
         enabled=app.config["RATELIMIT_ENABLED"],
     )
+    # Flask-Limiter also reads RATELIMIT_DEFAULT (this app's name for the budget) as a default limit
+    # per endpoint: every request then counted in a second window of the same size, one more storage
+    # hit (a Redis round trip) that could never refuse first, whose per-endpoint numbers the headers
+    # showed. The budget is the application limit alone.
+    limiter.limit_manager.set_default_limits([])
     for kind, hooks in hook_lists(app).items():
         added = hooks[None][hooks_before[kind] :]
         hooks[None][hooks_before[kind] :] = [SKIP_EXEMPT[kind](hook, exempt_endpoints) for hook in added]

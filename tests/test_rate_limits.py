@@ -71,6 +71,24 @@ def test_the_request_after_the_limit_gets_429(limited, storage):
     assert client.get("/metrics").status_code == 200
 
 
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_the_headers_count_the_one_budget_across_endpoints(limited, storage):
+    """X-RateLimit-Remaining is what is left of the client's budget, whichever endpoint spent it."""
+    settings = {"RATELIMIT_DEFAULT": "4 per minute"}
+    if storage == "redis":
+        settings["REDIS_URL"] = require_redis()
+    client = limited(**settings).test_client()
+    paths = ["/api/v1/search?name=btc", "/api/v1/dashboard?id=btc", "/api/v1/currencies", "/api/v1/search?name=eth"]
+    for remaining, path in zip((3, 2, 1, 0), paths, strict=True):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert (response.headers["X-RateLimit-Limit"], response.headers["X-RateLimit-Remaining"]) == (
+            "4",
+            str(remaining),
+        ), path
+    assert_limited(client.get("/api/v1/dashboard?id=eth"), 4)
+
+
 def test_probes_skip_the_limiter_and_spend_no_budget(limited):
     client = limited(RATELIMIT_DEFAULT="3 per minute").test_client()
     for _ in range(10):
