@@ -1,10 +1,11 @@
 """Operations: JSON logs with one line per request, request ids, and Prometheus metrics.
 
-Every request pays for these, so the per-request path does the minimum: one timer for both
-the log line and the latency histogram, the metric children of each (method, endpoint,
-status) looked up once and kept, and the access line built without the logging module's
-caller lookup and formatted without python-json-logger's generic field merging (the bytes
-are those python-json-logger writes).
+Every request, probes included, pays for these, so the per-request path does the minimum: one
+hook before and one after, one timer for both the log line and the latency histogram, the
+metric children of each (method, endpoint, status) looked up once and kept, and the access line
+built without the logging module's caller lookup and formatted without python-json-logger's
+generic field merging (the bytes are those python-json-logger writes; the date text is made
+once a second).
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def register_metrics(app: Flask) -> RequestMetrics:
     return request_metrics
 
 
-def register_request_logging(app: Flask, metrics: RequestMetrics | None = None) -> None:
+def register_request_logging(app: Flask, metrics: RequestMetrics) -> None:
     """Stamp each request with an id (`X-Request-ID`, taken or made); when it ends, count it in
     `metrics` and log it. One hook on each side: every request, probes included, pays for these."""
 
@@ -175,7 +176,7 @@ def register_request_logging(app: Flask, metrics: RequestMetrics | None = None) 
         started = g.get("started")
         elapsed = time.perf_counter() - started if started else None
         current = request._get_current_object()  # one context lookup for the fields below
-        if metrics is not None and not hasattr(current, "prom_do_not_track"):  # not /metrics itself
+        if not hasattr(current, "prom_do_not_track"):  # not /metrics itself
             metrics.record(current.method, current.endpoint, response.status_code, elapsed)
         if access_log.isEnabledFor(logging.INFO):
             fields = {

@@ -110,6 +110,7 @@ def register_rate_limits(app: Flask) -> Limiter:
 
     @limiter.request_filter
     def exempt() -> bool:
+        """For a route registered after this point (the hooks above skip those known now)."""
         endpoint = request.endpoint
         if endpoint is None:
             return False
