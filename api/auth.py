@@ -1,6 +1,7 @@
 """Who is calling, and whether they may: HTTP Basic for stored users, Bearer tokens, roles.
 
-One decision for every route (`authorize_request`, run before each request): with READ_AUTH=on,
+One decision for every route (`authorize_request`, run before each request whenever READ_AUTH or
+METRICS_AUTH is on; with both off no read needs a user and it is not registered): with READ_AUTH=on,
 everything that serves data needs a user of any role; only the endpoints in `OPEN_ENDPOINTS` (probes,
 static files, the docs shell, the token endpoint with its own rules) stay open, so a route added
 later is protected by default. Writes name their role on the resource. Roles nest: an admin may do

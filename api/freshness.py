@@ -67,7 +67,9 @@ def register_data_age_gauge(app: Flask, registry) -> None:
     )
 
     # The scrape itself refreshes it (the exporter's view, wrapped): no hook on every other request.
-    export = app.view_functions["prometheus_metrics"]
+    export = app.view_functions.get("prometheus_metrics")
+    if export is None:  # the exporter adds no /metrics in the reloader's child (`flask run --debug`)
+        return
 
     @functools.wraps(export)
     def refresh_then_export(*args, **kwargs):

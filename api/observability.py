@@ -26,7 +26,7 @@ ACCESS_LOGGER = "api.access"
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "request_id")
 access_log = logging.getLogger(ACCESS_LOGGER)
 # A caller's request id is echoed only when it is short and plain (no log injection).
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # whole value (fullmatch: `$` lets "\n" end it)
 METRICS_PREFIX = "crypto_api"
 
 
@@ -166,7 +166,7 @@ def register_request_logging(app: Flask, metrics: RequestMetrics) -> None:
         # From the WSGI environ: a missing header costs no exception (werkzeug's `headers.get` raises one).
         incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
         state = g._get_current_object()  # one context lookup for both
-        state.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else os.urandom(16).hex()
+        state.request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else os.urandom(16).hex()
         state.started = time.perf_counter()
 
     @app.after_request

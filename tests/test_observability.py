@@ -23,6 +23,17 @@ def test_request_id_is_echoed_or_made(client):
     for unsafe in ("a b", "x" * 129, "evil\u2028line", "<script>"):
         echoed = client.get("/health", headers={"X-Request-ID": unsafe}).headers["X-Request-ID"]
         assert echoed != unsafe and re.fullmatch(r"[0-9a-f]{32}", echoed)
+    # Past the client's header checks (another server's environ): a line break never reaches a log.
+    echoed = client.get("/health", environ_base={"HTTP_X_REQUEST_ID": "req-42\n"}).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", echoed)
+
+
+def test_the_app_builds_in_the_reloader_child(seeded_database_url, monkeypatch):
+    """`flask run --debug` builds the app again in a child where the exporter adds no /metrics."""
+    monkeypatch.setenv("WERKZEUG_RUN_MAIN", "true")
+    client = make_app(seeded_database_url).test_client()
+    assert client.get("/health").status_code == 200
+    assert client.get("/metrics").status_code == 404
 
 
 def test_one_log_line_per_request_with_the_fields(client, caplog):
