@@ -487,9 +487,11 @@ def test_database_stopped_and_a_worker_killed_meanwhile(own_postgres, own_servic
     marks = load.run(actions)
     wrong = wrong_answers(load.answers, expected)
     resets = [answer for answer in wrong if answer.status == 0]
-    # The only non-JSON failures: requests in flight on the killed worker (at most its threads).
+    # The only non-JSON failures: requests the killed worker held. Those are the ones running on its
+    # threads and the ones it had accepted and queued for a thread (gthread accepts beyond its
+    # threads; a CI run saw 9), so never more than the clients, each with one request at a time.
     assert all(is_json_5xx(answer) for answer in wrong if answer.status != 0), {a.status for a in wrong}
-    assert len(resets) <= 8, service.log_tail()
+    assert len(resets) <= CONNECTIONS, service.log_tail()
     service.wait_until(lambda: len(service.workers()) == 2, "a replacement worker")
     after = [service.get(path) for path in READ_PATHS * 5]
     assert wrong_answers(after, expected) == []
