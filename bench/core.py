@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,6 +42,7 @@ from api.extensions import db
 from api.observability import LogLineFormatter
 from api.sql.dashboard import _dashboard_statement
 from api.sql.history import _history_statement
+from api.v1.history import CANDLE_FIELDS  # the served candle's fields: the floor's dicts match them
 from config import BUNDLED_CSV, normalise_database_url
 from tests.settings import TestConfig
 from utilities.seeding import seed_from_csv
@@ -56,19 +58,6 @@ DASHBOARD_FIELDS = (
     "change_1m",
     "volume_24h",
     "market_cap",
-)
-CANDLE_FIELDS = (
-    "period_start",
-    "days",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "market_cap",
-    "source",
-    "volume_estimated",
-    "market_cap_estimated",
 )
 SEARCH_REFERENCE_MS = (1.0, 1.1)
 
@@ -165,16 +154,10 @@ def main() -> None:
             ]
             return json.dumps(rows, separators=(",", ":")).encode()
 
-        history_sql = on_driver(
-            _history_statement("1d", True, True), {"symbol": "BTC", "start": "2011-07-06", "end": "2021-07-06"}
-        )
+        start, end = "2011-07-06", "2021-07-06"  # SQLite binds ISO text, psycopg2 a `date`
         if db.engine.dialect.name == "postgresql":
-            from datetime import date
-
-            history_sql = on_driver(
-                _history_statement("1d", True, True),
-                {"symbol": "BTC", "start": date(2011, 7, 6), "end": date(2021, 7, 6)},
-            )
+            start, end = date.fromisoformat(start), date.fromisoformat(end)
+        history_sql = on_driver(_history_statement("1d", True, True), {"symbol": "BTC", "start": start, "end": end})
 
         def history_floor() -> bytes:
             candles = [
