@@ -61,6 +61,10 @@ class Currency(Base):
     # (market cap / close), or set through the write API; ingested days estimate market cap from it.
     circulating_supply: Mapped[float | None] = mapped_column(Double)
     supply_as_of: Mapped[date | None] = mapped_column(Date)
+    # `active`, `delisted` or `stale` since a UTC day, with the reason (docs/data.md, "Status").
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    status_since: Mapped[date | None] = mapped_column(Date)
+    status_reason: Mapped[str | None] = mapped_column(String(200))
 
     records: Mapped[list[Record]] = relationship(back_populates="currency", passive_deletes=True)
 
@@ -98,11 +102,29 @@ class Record(Base):
     source: Mapped[str] = mapped_column(String(32), server_default=text("'csv'"))
     volume_estimated: Mapped[bool] = mapped_column(Boolean, server_default=false())
     marketcap_estimated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Who supplied each figure (`csv`, `coingecko`, an exchange id, `api`): an exchange candle can
+    # carry the aggregator's total volume and market cap.
+    volume_source: Mapped[str | None] = mapped_column(String(32))
+    marketcap_source: Mapped[str | None] = mapped_column(String(32))
 
     currency: Mapped[Currency] = relationship(back_populates="records")
 
     def __repr__(self) -> str:
         return f"<Record {self.currency_id} {self.date.isoformat()} close={self.close} from {self.source}>"
+
+
+class Supply(Base):
+    """Circulating supply of a coin on a known day (coins), from `csv`, `coingecko` or `api`."""
+
+    __tablename__ = "supply"
+
+    currency_id: Mapped[int] = mapped_column(ForeignKey("currency.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    circulating_supply: Mapped[float] = mapped_column(Double)
+    source: Mapped[str] = mapped_column(String(32))
+
+    def __repr__(self) -> str:
+        return f"<Supply {self.currency_id} {self.date.isoformat()} {self.circulating_supply} from {self.source}>"
 
 
 ROLES = ("reader", "writer", "admin")
@@ -152,6 +174,7 @@ class Token(Base):
 
 currency_table: Table = Currency.__table__
 record_table: Table = Record.__table__
+supply_table: Table = Supply.__table__
 
 
 def dialect_insert(table: Table, dialect: str) -> Insert:
