@@ -19,6 +19,7 @@ RUN pip install --no-cache-dir --no-index --find-links=/wheels -r requirements.t
 COPY app.py config.py gunicorn.conf.py ./
 COPY api ./api
 COPY utilities ./utilities
+COPY serving ./serving
 COPY migrations ./migrations
 COPY data ./data
 RUN useradd --create-home --uid 10001 app && mkdir -p instance && chown app:app instance

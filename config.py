@@ -82,7 +82,7 @@ def engine_options(url: str) -> dict:
     Under the `flask` command (migrations, seeding, ingestion, the job worker) there is no
     statement timeout: an index build or a large load may rightly take minutes. Web processes also
     get a client-side deadline (statement timeout + DATABASE_CLIENT_GRACE_MS) on every round trip,
-    which also ends waits on a server that is frozen rather than down (utilities/db_watchdog.py).
+    which also ends waits on a server that is frozen rather than down (serving/db_watchdog.py).
     """
     if make_url(url).get_backend_name() != "postgresql":
         return {}
@@ -97,7 +97,7 @@ def engine_options(url: str) -> dict:
     if _under_flask_command():
         statement_ms = 0
     if statement_ms > 0:
-        from utilities.db_watchdog import watched_connection_class
+        from serving.db_watchdog import watched_connection_class
 
         connect_args["options"] = f"-c statement_timeout={statement_ms}"
         # A client-side deadline too, for a server that is reachable but frozen (see the module).
@@ -204,7 +204,7 @@ class Config:
 
 class ProductionConfig(Config):
     """`APP_ENV=production`: the factory refuses to start without a real SECRET_KEY, with the
-    debugger on, or without a database server unless ALLOW_SQLITE_IN_PRODUCTION (api/security.py)."""
+    debugger on, or without a database server unless ALLOW_SQLITE_IN_PRODUCTION (api/access/hardening.py)."""
 
     APP_ENV = "production"
     DEBUG = False

@@ -14,14 +14,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from api.auth import register_auth
-from api.cache import init_cache
+from api.access.auth import register_auth
+from api.access.hardening import check_production_settings, register_security
+from api.access.rate_limits import register_rate_limits
+from api.cache.response import init_cache
 from api.extensions import db, migrate, swagger
 from api.json_provider import FastJSONProvider
 from api.observability import configure_logging, register_observability
-from api.rate_limits import register_rate_limits
 from api.replica import init_read_router
-from api.security import check_production_settings, register_security
 from config import config_for_environment
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from flasgger import Swagger
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from api.cache import response_cache as response_cache  # the current app's (see init_cache)
 from api.replica import RoutingSession
 from utilities.schema import Base
 

@@ -7,10 +7,11 @@ from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from api.access.rate_limits import rate_limit_exempt
+from api.cache.response import response_cache
 from api.docs import spec_path
-from api.extensions import db, response_cache
+from api.extensions import db
 from api.freshness import observe_age, stored_through
-from api.rate_limits import rate_limit_exempt
 from api.responses import json_response
 from api.startup import startup_pending
 

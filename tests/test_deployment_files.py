@@ -117,7 +117,7 @@ def test_gunicorn_config(monkeypatch):
     assert settings["bind"] == "0.0.0.0:9123"
     # Without Redis: one process (in-memory limits and cache stay exact), threads for concurrency.
     assert settings["workers"] == 1 and settings["threads"] == 8
-    assert settings["worker_class"] == "utilities.gthread_worker.HeaderBufferingWorker"
+    assert settings["worker_class"] == "serving.gthread_worker.HeaderBufferingWorker"
     assert settings["accesslog"] is None and settings["graceful_timeout"] > 0
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     with_redis: dict = {}

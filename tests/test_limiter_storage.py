@@ -7,7 +7,7 @@ import threading
 import limits.storage.memory
 from limits import parse, storage, strategies
 
-import api.limiter_storage as limiter_storage
+import api.access.limiter_storage as limiter_storage
 
 
 class Clock:

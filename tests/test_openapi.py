@@ -8,7 +8,16 @@ from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from api.errors import InvalidParams
 from api.v1.bodies import candles_body, currency_body
-from api.v1.params import SYMBOL_PATTERN, parse_date, parse_symbols
+from api.v1.params import (
+    DEFAULT_PER_PAGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    ORDER_BY_ALIASES,
+    ORDER_TYPES,
+    SYMBOL_PATTERN,
+    parse_date,
+    parse_symbols,
+)
 
 
 @pytest.fixture
@@ -88,14 +97,13 @@ def test_dashboard_operation(spec):
     assert set(params) == {"id", "date", "order_by", "order_type", "page", "per_page", "If-None-Match"}
     assert params["If-None-Match"]["in"] == "header"
     assert params["id"]["required"] is True
-    assert set(params["order_by"]["schema"]["enum"]) >= {
-        "crypto",
-        "24h-volume",
-        "market-cap",
-        "change_1m",
-        "volume_24h",
-    }
-    assert schema_of(spec, params["per_page"])["maximum"] == 1000
+    # The document states the limits and spellings that api/v1/params.py enforces, all of them.
+    assert sorted(params["order_by"]["schema"]["enum"]) == sorted(ORDER_BY_ALIASES)
+    assert len(ORDER_BY_ALIASES) == 14
+    assert sorted(params["order_type"]["schema"]["enum"]) == sorted(ORDER_TYPES)
+    per_page, page = schema_of(spec, params["per_page"]), schema_of(spec, params["page"])
+    assert (per_page["minimum"], per_page["maximum"], per_page["default"]) == (1, MAX_PER_PAGE, DEFAULT_PER_PAGE)
+    assert (page["minimum"], page["maximum"], page["default"]) == (1, MAX_PAGE, 1)
     assert set(operation["responses"]) == {"200", "202", "204", "304", "400", "401", "404", "429", "500", "503"}
     headers = operation["responses"]["200"]["headers"]
     assert {"ETag", "Cache-Control", "X-Total-Count", "X-Data-Through", "X-RateLimit-Remaining"} <= set(headers)
@@ -180,7 +188,10 @@ def test_lineage_supply_and_freshness_fields_are_documented_as_served(client, sp
 
 def test_catalogue_operations(spec):
     catalogue = spec["paths"]["/api/v1/currencies"]["get"]
-    assert set(parameters(spec, catalogue)) == {"q", "page", "per_page", "If-None-Match"}
+    params = parameters(spec, catalogue)
+    assert set(params) == {"q", "page", "per_page", "If-None-Match"}
+    assert schema_of(spec, params["per_page"])["maximum"] == MAX_PER_PAGE
+    assert schema_of(spec, params["page"])["maximum"] == MAX_PAGE
     assert set(catalogue["responses"]) == {"200", "304", "400", "401", "429", "500"}
     detail = spec["paths"]["/api/v1/currencies/{symbol}"]["get"]
     assert set(detail["responses"]) == {"200", "304", "401", "404", "429", "500"}

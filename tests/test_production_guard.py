@@ -123,11 +123,11 @@ def test_development_keeps_its_sqlite_default():
 
 
 def test_production_without_redis_warns_at_start_up(caplog):
-    with caplog.at_level(logging.WARNING, logger="api.security"):
+    with caplog.at_level(logging.WARNING, logger="api.access.hardening"):
         create_app(Production, SECRET_KEY=SECRET)
     assert any("REDIS_URL is not set" in record.getMessage() for record in caplog.records)
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="api.security"):
+    with caplog.at_level(logging.WARNING, logger="api.access.hardening"):
         create_app(Production, SECRET_KEY=SECRET, REDIS_URL="redis://127.0.0.1:1/0")
     assert not any("REDIS_URL" in record.getMessage() for record in caplog.records)
 

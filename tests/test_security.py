@@ -201,10 +201,10 @@ class Clock:
 
 
 def test_back_off_doubles_per_failure_up_to_the_cap_and_spares_known_addresses(monkeypatch):
-    from api.login_throttle import LoginThrottle
+    from api.access.login_throttle import LoginThrottle
 
     clock = Clock()
-    monkeypatch.setattr("api.login_throttle.time.monotonic", clock)
+    monkeypatch.setattr("api.access.login_throttle.time.monotonic", clock)
     throttle = LoginThrottle(
         "secret", pair="2 per minute", client="100 per minute", account="3 per minute", base=30, cap=100, prefix="t"
     )
@@ -320,7 +320,7 @@ def test_verdict_cache_off_checks_every_time(apps, hash_checks):
 
 def test_forbidden_requests_are_logged(apps, caplog):
     client = apps().test_client()
-    with caplog.at_level("WARNING", logger="api.auth"):
+    with caplog.at_level("WARNING", logger="api.access.auth"):
         response = client.delete("/api/v1/currencies/aaa", headers=basic("wes"))
     assert response.status_code == 403
     records = [r for r in caplog.records if r.getMessage() == "Forbidden"]
@@ -338,7 +338,7 @@ def test_tokens_purge_deletes_expired_and_revoked_tokens_only(writable):
     kept, expired, revoked = (token_for(client, "wes") for _ in range(3))
     assert client.delete("/api/v1/tokens", headers=bearer(revoked)).status_code == 204
     with writable.app_context():
-        from api.auth import hash_token
+        from api.access.auth import hash_token
 
         stored = db.session.execute(sa.select(Token).where(Token.token_hash == hash_token(expired))).scalar_one()
         stored.expires_at = datetime.now(UTC) - timedelta(seconds=1)
@@ -350,7 +350,7 @@ def test_tokens_purge_deletes_expired_and_revoked_tokens_only(writable):
 
 
 def test_limits_are_declared_on_the_views_they_limit(writable):
-    from api.rate_limits import declared
+    from api.access.rate_limits import declared
 
     views = writable.view_functions
     assert declared(views["v1.tokens"], "rate_limit_setting") == "RATELIMIT_TOKENS"

@@ -5,8 +5,10 @@
 - `exchange_client`: daily candles from an exchange through ccxt; `exchange_ingest`: storing them;
 - `bulk_store`: bulk writes of daily records (COPY on PostgreSQL) for seeding and ingestion;
 - `data_report`: gaps, lineage and suspicious candles of the stored series;
-- `advisory_lock`: one runner at a time across hosts; `db_watchdog`: a deadline per PostgreSQL
-  round trip; `gthread_worker`: gunicorn's gthread worker buffering request headers.
+- `advisory_lock`: one runner at a time across hosts;
+- `source_plan`: each coin's exchange markets and aggregator id (`data/sources.toml`).
+
+Server runtime (gunicorn's worker class, the PostgreSQL watchdog) lives in `serving/`.
 
 None of them imports Flask (tests/test_flask_free.py checks it).
 """

@@ -6,7 +6,3 @@
 - `near`: the near cache in front of Redis (`CACHE_NEAR_TTL`);
 - `invalidation`: the one place cached reads are invalidated, after a commit that changed data.
 """
-
-from api.cache.response import CachedResponse, ResponseCache, init_cache, response_cache
-
-__all__ = ["CachedResponse", "ResponseCache", "init_cache", "response_cache"]

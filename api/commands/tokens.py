@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from api.auth import purge_tokens
+from api.access.auth import purge_tokens
 from api.extensions import db
 
 

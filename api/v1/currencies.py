@@ -7,10 +7,11 @@ from flasgger import swag_from
 from flask import Response, request, url_for
 from flask_restful import Resource
 
-from api.auth import ADMINS, WRITERS, auth
+from api.access.auth import ADMINS, WRITERS, auth
+from api.cache.response import response_cache
 from api.docs import spec_path
 from api.errors import ApiError, answers_errors
-from api.extensions import db, response_cache
+from api.extensions import db
 from api.freshness import with_data_through
 from api.responses import json_response, no_content
 from api.sql.currencies import CatalogueQuery, catalogue_page, currency_summary

@@ -4,9 +4,10 @@ from flasgger import swag_from
 from flask import Response, current_app, request
 from flask_restful import Resource
 
+from api.cache.response import response_cache
 from api.docs import spec_path
 from api.errors import ApiError, answers_errors
-from api.extensions import db, response_cache
+from api.extensions import db
 from api.freshness import with_data_through
 from api.responses import json_response, no_content
 from api.sql.dashboard import DashboardQuery, UnknownSymbolsError, dashboard_page

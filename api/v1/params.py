@@ -187,15 +187,21 @@ def parse_symbol(raw: str) -> str:
     return symbol
 
 
+def parse_date_range(args: MultiDict, errors: dict[str, str]) -> tuple[date | None, date | None]:
+    """`start` and `end` (inclusive, either may be open); errors name the parameter at fault."""
+    start = parse_date(single(args, "start", errors), errors, name="start")
+    end = parse_date(single(args, "end", errors), errors, name="end")
+    if start and end and start > end:
+        errors["start"] = f"must not be after end ({start.isoformat()} > {end.isoformat()})"
+    return start, end
+
+
 def parse_history_args(symbol: str, args: MultiDict, accept_csv: bool) -> tuple[HistoryQuery, str]:
     """(query, media) where media is "json" or "csv" (`format`, else the Accept header).
 
     `symbol` is already parsed (`parse_symbol`)."""
     errors: dict[str, str] = {}
-    start = parse_date(single(args, "start", errors), errors, name="start")
-    end = parse_date(single(args, "end", errors), errors, name="end")
-    if start and end and start > end:
-        errors["start"] = f"must not be after end ({start.isoformat()} > {end.isoformat()})"
+    start, end = parse_date_range(args, errors)
     interval = single(args, "interval", errors)
     if interval is not None and interval not in INTERVALS:
         errors["interval"] = f"must be one of {', '.join(INTERVALS)}, got {interval!r}"

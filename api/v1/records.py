@@ -6,14 +6,14 @@ from flasgger import swag_from
 from flask import Response, current_app, request
 from flask_restful import Resource
 
-from api.auth import ADMINS, WRITERS, auth
+from api.access.auth import ADMINS, WRITERS, auth
 from api.docs import spec_path
 from api.errors import ApiError, InvalidParams
 from api.extensions import db
 from api.responses import json_response
 from api.sql.writes import delete_records, upsert_records
 from api.v1.bodies import candles_body, json_body
-from api.v1.params import parse_date, parse_symbol, single
+from api.v1.params import parse_date_range, parse_symbol
 
 
 class CurrencyRecords(Resource):
@@ -42,10 +42,7 @@ class CurrencyRecords(Resource):
         """Delete the candles between start and end, inclusive (admin); open ends allowed."""
         symbol = parse_symbol(symbol)
         errors: dict[str, str] = {}
-        start = parse_date(single(request.args, "start", errors), errors, name="start")
-        end = parse_date(single(request.args, "end", errors), errors, name="end")
-        if start and end and start > end:
-            errors["start"] = f"must not be after end ({start.isoformat()} > {end.isoformat()})"
+        start, end = parse_date_range(request.args, errors)
         if errors:
             raise InvalidParams(errors)
         deleted = delete_records(db.session, symbol, start, end)

@@ -6,9 +6,9 @@ from flasgger import swag_from
 from flask import Response, g
 from flask_restful import Resource
 
-from api.auth import as_utc, basic_auth, issue_token, revoke_token, token_auth
+from api.access.auth import as_utc, basic_auth, issue_token, revoke_token, token_auth
+from api.access.rate_limits import rate_limit
 from api.docs import spec_path
-from api.rate_limits import rate_limit
 from api.responses import json_response, no_content
 
 

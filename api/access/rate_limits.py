@@ -4,7 +4,7 @@
 - a view or resource declares a stricter limit with `@rate_limit("SETTING")` (the setting names
   the config value, e.g. `RATELIMIT_TOKENS` on `v1.tokens.Tokens`), or none with `@rate_limit_exempt`
   (probes); `/metrics` and static files are never limited;
-- failed logins are throttled separately, per account and client (`api.login_throttle`).
+- failed logins are throttled separately, per account and client (`api.access.login_throttle`).
 
 Storage is Redis when `REDIS_URL` is set. Without it, counts live in this process's memory, which is
 exact because the embedded default serves from ONE gunicorn process with threads (gunicorn.conf.py):
@@ -27,7 +27,7 @@ from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-import api.limiter_storage  # noqa: F401  (registers inline-memory://: memory:// without its timer thread)
+import api.access.limiter_storage  # noqa: F401  (registers inline-memory://: memory:// without its timer thread)
 
 Target = TypeVar("Target")
 # Endpoints Flask and the metrics exporter add (no view of ours to mark): never limited.

@@ -7,7 +7,7 @@ static files, the docs shell, the token endpoint with its own rules) stay open, 
 later is protected by default. Writes name their role on the resource. Roles nest: an admin may do
 what a writer may, and a writer what a reader may.
 
-Failed logins are throttled here too (`api.login_throttle`), on every route that checks
+Failed logins are throttled here too (`api.access.login_throttle`), on every route that checks
 credentials, and a verified Basic password is remembered briefly (`VerdictCache`) so that reads
 with Basic do not pay for scrypt every time.
 """
@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from api.access.login_throttle import LoginThrottle
 from api.errors import ApiError
 from api.extensions import db
-from api.login_throttle import LoginThrottle
 from api.models import Token, User
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class LoginLocked(TooManyRequests):
 
     def __init__(self, limit_text: str, limit: int, retry_after: int) -> None:
         super().__init__(description=limit_text, retry_after=retry_after)
-        # Set last (api.rate_limits), over the numbers of the general limit Flask-Limiter stamps.
+        # Set last (api.access.rate_limits), over the numbers of the general limit Flask-Limiter stamps.
         g.rate_limit_headers = {
             "Retry-After": str(retry_after),
             "X-RateLimit-Limit": str(limit),
