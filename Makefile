@@ -41,7 +41,7 @@ MUTANTS ?=
 MUTATE_CHILDREN ?= 2
 mutate: $(VENV)/.dev-installed
 	$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS)
-	$(BIN)/python -m tests.mutation_score
+	$(BIN)/python -m tests.support.mutation_score
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

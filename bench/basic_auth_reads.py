@@ -22,7 +22,7 @@ from flask_migrate import upgrade
 from api import create_app
 from api.extensions import db
 from api.models import User
-from tests.settings import TestConfig
+from tests.support.settings import TestConfig
 from utilities.seeding import seed_from_csv
 
 CSV = "SNo,Name,Symbol,Date,High,Low,Open,Close,Volume,Marketcap\n1,Alpha,AAA,2021-01-01 23:59:59,1,1,1,1,1,1\n"

@@ -44,7 +44,7 @@ from api.sql.dashboard import _dashboard_statement
 from api.sql.history import _history_statement
 from api.v1.history import CANDLE_FIELDS  # the served candle's fields: the floor's dicts match them
 from config import BUNDLED_CSV, normalise_database_url
-from tests.settings import TestConfig
+from tests.support.settings import TestConfig
 from utilities.seeding import seed_from_csv
 
 TEN_YEARS = "/api/v1/currencies/btc/history?start=2011-07-06&end=2021-07-06&interval="

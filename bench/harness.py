@@ -21,7 +21,7 @@ from flask_migrate import upgrade  # noqa: E402
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from config import BUNDLED_CSV, normalise_database_url  # noqa: E402
-from tests.settings import TestConfig  # noqa: E402
+from tests.support.settings import TestConfig  # noqa: E402
 from utilities.seeding import seed_from_csv  # noqa: E402
 
 

@@ -25,7 +25,7 @@ from flask_migrate import upgrade  # noqa: E402
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from config import normalise_database_url  # noqa: E402
-from tests.settings import TestConfig  # noqa: E402
+from tests.support.settings import TestConfig  # noqa: E402
 from utilities.bulk_store import store_records  # noqa: E402
 from utilities.schema import currency_table, record_table  # noqa: E402
 
@@ -33,7 +33,7 @@ MEMORY_PROBE = """
 import resource, sys
 sys.path.insert(0, {root!r})
 from api import create_app
-from tests.settings import TestConfig
+from tests.support.settings import TestConfig
 app = create_app(TestConfig)
 app.test_client().get("/health")
 if {with_ccxt}:

@@ -17,7 +17,7 @@ import redis
 from harness import free_port, seeded_database
 
 from api import create_app
-from tests.settings import TestConfig
+from tests.support.settings import TestConfig
 
 
 def measure(url: str, bound_kb: int, requests: int, folder: str) -> str:

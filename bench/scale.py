@@ -29,7 +29,7 @@ from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.models import Record  # noqa: E402
 from config import normalise_database_url  # noqa: E402
-from tests.settings import TestConfig  # noqa: E402
+from tests.support.settings import TestConfig  # noqa: E402
 
 LAST_DAY = date(2021, 7, 6)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from harness import ROOT, WrkResult, machine, seeded_database, wrk
 
-from tests.scale_cluster import Balancer, Instance, new_ports
+from tests.support.scale_cluster import Balancer, Instance, new_ports
 
 PAIR = ROOT / "deploy" / "local-scale" / "postgres-pair.sh"
 DASHBOARD = "/api/v1/dashboard?id=all"

@@ -1,7 +1,7 @@
 """BTC across the CSV/exchange seam: volume, market cap and ordering after `flask ingest --update`.
 
 Seeds a temporary SQLite database from the bundled CSVs, serves the recorded Binance klines of
-tests/fake_binance.py (BTC and ETH, 2021-07-07 .. 2021-07-20) through `responses` (no network),
+tests/support/fake_binance.py (BTC and ETH, 2021-07-07 .. 2021-07-20) through `responses` (no network),
 runs `flask ingest --update --until 2021-07-20` and prints what the API then serves. Run it from a
 checkout's root (`.venv/bin/python bench/seam.py`) to compare two versions of the code.
 """
@@ -22,8 +22,8 @@ from flask_migrate import upgrade
 from api import create_app
 from api.extensions import db
 from config import BUNDLED_CSV
-from tests.fake_binance import EXCHANGE_INFO, SEAM_KLINES, FakeBinance
-from tests.settings import TestConfig
+from tests.support.fake_binance import EXCHANGE_INFO, SEAM_KLINES, FakeBinance
+from tests.support.settings import TestConfig
 from utilities.seeding import seed_from_csv
 
 

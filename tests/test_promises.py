@@ -21,10 +21,11 @@ import redis
 import sqlalchemy as sa
 
 from api.extensions import db
-from tests.conftest import REQUIRE_SERVICES, make_app
-from tests.tcp_proxy import free_port
-from tests.test_cache import FakeClock, added_testcoin
-from tests.writable import basic, records_of
+from tests.support.apps import make_app
+from tests.support.cache_helpers import FakeClock, added_testcoin
+from tests.support.services import REQUIRE_SERVICES
+from tests.support.tcp_proxy import free_port
+from tests.support.writable import basic, records_of
 
 # 1. A create empties the cached catalogue -----------------------------------------------------
 
@@ -294,7 +295,7 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 def test_the_request_after_every_connection_was_killed_succeeds(postgres_databases, tmp_path, project_root, truth):
     """gunicorn (one worker) configured from the environment only, as in production; every
     PostgreSQL backend of its database is terminated; the very next request must be a 200."""
-    from tests.conftest import migrate_and_seed
+    from tests.support.apps import migrate_and_seed
 
     url = postgres_databases.create()
     migrate_and_seed(make_app(url))

@@ -10,5 +10,5 @@
 
 Server runtime (gunicorn's worker class, the PostgreSQL watchdog) lives in `serving/`.
 
-None of them imports Flask (tests/test_flask_free.py checks it).
+None of them imports Flask (tests/repo/test_flask_free.py checks it).
 """
