@@ -1,4 +1,4 @@
-"""The layering rules: the data layer and `utilities/` never import Flask."""
+"""The layering rules: the data layer, `utilities/` and `serving/` never import Flask."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from tests.support.paths import ROOT
 
 UTILITIES = sorted(path.stem for path in (ROOT / "utilities").glob("*.py") if path.stem != "__init__")
-FLASK_FREE_SOURCES = sorted([*(ROOT / "utilities").glob("*.py"), *(ROOT / "api" / "sql").glob("*.py")])
+FLASK_FREE_SOURCES = sorted(
+    [*(ROOT / "utilities").glob("*.py"), *(ROOT / "api" / "sql").glob("*.py"), *(ROOT / "serving").glob("*.py")]
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -49,14 +51,14 @@ def test_importing_every_utilities_module_loads_no_flask():
         "print(len(sys.modules['utilities.schema'].Base.metadata.tables))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.split("\n")[:2] == ["[]", "4"]
+    assert result.stdout.split("\n")[:2] == ["[]", "5"]
 
 
 def test_the_app_and_the_seeder_share_one_metadata():
     from api.extensions import db
-    from api.models import Currency, Record, Token, User
+    from api.models import Currency, Record, Supply, Token, User
     from utilities.schema import Base, currency_table, record_table
 
     assert db.metadata is Base.metadata
     assert currency_table is Currency.__table__ and record_table is Record.__table__
-    assert {model.__table__.name for model in (Currency, Record, Token, User)} == set(Base.metadata.tables)
+    assert {model.__table__.name for model in (Currency, Record, Supply, Token, User)} == set(Base.metadata.tables)
