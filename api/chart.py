@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from api.page_format import compact_usd, tick_label
 
 WIDTH, HEIGHT = 720, 360
-LEFT, RIGHT = 6, 650  # the plot's x range; the price labels sit right of it
+LEFT, RIGHT = 6, 636  # the plot's x range; the price labels sit right of it
 PRICE_TOP, PRICE_BOTTOM = 10, 246
 VOLUME_TOP, VOLUME_BOTTOM = 262, 324
 DAY_LABEL_Y = 348

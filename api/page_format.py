@@ -53,10 +53,12 @@ def signed_percent(value: float | None) -> str:
 
 
 def tick_label(value: float, step: float) -> str:
-    """An axis value with just the decimals its step needs: $30K, $32.5K, $0.25, $0.0002."""
+    """An axis value with just the decimals its step needs: $30K, $1.2K, $800, $0.25, $0.0002."""
+    if value == 0:
+        return "$0"
     unit, suffix = 1.0, ""
     for size, name in TICK_UNITS:
-        if abs(step) >= size or abs(value) >= size * 10:
+        if abs(step) >= size or abs(value) >= size:  # short labels: a phone draws them large
             unit, suffix = size, name
             break
     scaled_step = f"{step / unit:.10f}".rstrip("0")

@@ -55,6 +55,7 @@ def test_price_ticks_are_round_and_inside_the_domain():
         "$0.7",
     ]
     assert tick_label(32_500, 2_500) == "$32.5K" and tick_label(0.0004, 0.0002) == "$0.0004"
+    assert [tick_label(v, 200) for v in (0, 800, 1_200)] == ["$0", "$800", "$1.2K"]  # short: phones draw them large
     low, high, step, values = price_ticks(5.0, 5.0)  # a flat price still gets a band and a tick
     assert low < 5.0 < high and 5.0 in values
 
