@@ -44,9 +44,9 @@ def test_the_page_fits_the_screen_with_the_chart_asked(browser, live_server, tru
     fits(browser, width)
     # 3 months: the 91 calendar days up to the day asked, one candle per stored day.
     days = [d for d in truth.coins["ETH"].days if day - timedelta(days=90) <= d <= day]
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart path.candle")) == len(days) == 91
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart .candles path")) == len(days) == 91
     with_volume = [d for d in days if truth.coins["ETH"].days[d]["Volume"] > 0]
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart rect.volume")) == len(with_volume)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart .volumes rect")) == len(with_volume)
     heading = browser.find_element(By.ID, "chart-title").text
     assert heading == f"ETH daily candles, {min(days)} to {day}"
     svg, section = (browser.find_element(By.CSS_SELECTOR, s).rect["width"] for s in ("#price-chart", "#chart-section"))
@@ -71,7 +71,7 @@ def test_all_history_is_weekly_candles(browser, live_server, truth, width):
     browser.get(f"{live_server}/?coin=xmr&range=all")
     fits(browser, width)
     weeks = {d - timedelta(days=d.weekday()) for d in truth.coins["XMR"].days}  # ISO weeks from Monday
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart path.candle")) == len(weeks)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart .candles path")) == len(weeks)
     heading = browser.find_element(By.ID, "chart-title").text
     assert heading == f"XMR weekly candles, {min(weeks)} to {max(weeks)}"
     labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#price-chart .day-labels text")]
