@@ -62,7 +62,8 @@ def parse_page_args(args: MultiDict) -> PageChoice:
     if chart_range not in RANGES:
         errors["range"] = f"must be one of {', '.join(RANGES)}, got {shown(chart_range)!r}"
     if errors:
-        status = 404 if set(errors) == {"coin"} else 400
+        # A symbol that cannot name a coin is 404, as the API's path symbols; anything else 400.
+        status = 404 if set(errors) == {"coin"} and raw_coin and coin is None else 400
         raise PageError(status, " ".join(f"{FIELD_NAMES.get(k, k)}: {v}." for k, v in errors.items()), errors)
     return PageChoice(day, coin, chart_range)
 

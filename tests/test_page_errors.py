@@ -41,7 +41,10 @@ def test_the_api_stays_json(client):
     assert "date" in response.get_json()["errors"]
 
 
-@pytest.mark.parametrize(("query", "status"), [("coin=NOPE", 404), ("coin=%E2%82%AC", 404), ("range=5y", 400)])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("coin=NOPE", 404), ("coin=%E2%82%AC", 404), ("range=5y", 400), ("coin=btc&coin=eth", 400)],
+)
 def test_unknown_choices_get_an_html_page(client, truth, query, status):
     response = client.get(f"/?{query}")
     assert response.status_code == status and response.mimetype == "text/html"
