@@ -73,7 +73,7 @@ def test_all_history_is_weekly_candles(browser, live_server, truth, width):
     weeks = {d - timedelta(days=d.weekday()) for d in truth.coins["XMR"].days}  # ISO weeks from Monday
     assert len(browser.find_elements(By.CSS_SELECTOR, "#price-chart .candles path")) == len(weeks)
     heading = browser.find_element(By.ID, "chart-title").text
-    assert heading == f"XMR weekly candles, {min(weeks)} to {max(weeks)}"
+    assert heading == f"XMR weekly candles, the weeks of {min(weeks)} to {max(weeks)}"
     labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#price-chart .day-labels text")]
     assert labels and all(label.isdigit() and len(label) == 4 for label in labels)  # years
     browser.save_screenshot(str(ARTIFACTS / f"page-xmr-all-{width}.png"))
