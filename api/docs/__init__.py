@@ -34,7 +34,8 @@ def swagger_config() -> dict:
     """flasgger's settings: OpenAPI 3 at both routes, Swagger UI at /apidocs/ from this origin.
 
     `auth: {}` because flasgger's page renders `let auth_config = <auth>;` verbatim, and
-    its default (Python's None) is a ReferenceError in the browser.
+    its default (Python's None) is a ReferenceError in the browser. `ui_params_text` is pasted
+    into Swagger UI's options as JavaScript: it names functions of a static file, nothing more.
     """
     return {
         "openapi": OPENAPI_VERSION,
@@ -47,4 +48,8 @@ def swagger_config() -> dict:
         "swagger_ui": True,
         "specs_route": "/apidocs/",
         "auth": {},
+        "title": template()["info"]["title"],  # the browser tab's title (flasgger's default: "Flasgger")
+        # Functions from api/static/swagger-ui-fixes.js (loaded by templates/flasgger/head.html).
+        "ui_params_text": "{responseInterceptor: CryptoApiSwagger.joinHeaderLists, "
+        "plugins: [SwaggerUIBundle.plugins.DownloadUrl, CryptoApiSwagger.readableErrors]}",
     }

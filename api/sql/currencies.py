@@ -30,6 +30,24 @@ def like_pattern(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def coin_choices(session: Session) -> list[dict]:
+    """Every stored coin by symbol with its status (`active`, `delisted`, `stale`) and since when;
+    one statement over `currency` alone, for lists a person picks a coin from."""
+    currency = currency_table
+    statement = select(currency.c.symbol, currency.c.name, currency.c.status, currency.c.status_since).order_by(
+        currency.c.symbol
+    )
+    return [
+        {
+            "symbol": symbol,
+            "name": name,
+            "status": status,
+            "status_since": since.isoformat() if since else None,
+        }
+        for symbol, name, status, since in session.connection().execute(statement)
+    ]
+
+
 @dataclass(frozen=True)
 class CatalogueQuery:
     """A validated catalogue request: optional search text and a page."""
