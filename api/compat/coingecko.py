@@ -420,7 +420,8 @@ def coin_symbol(raw_id: str) -> tuple[str, str]:
     return raw_id.strip().lower(), symbol
 
 
-@blueprint.get("/coins/<string:coin>")
+# pycoingecko asks for `coins/{id}/`: the same route, with or without the slash (no redirect).
+@blueprint.get("/coins/<string:coin>", strict_slashes=False)
 @swag_from(spec_path("compat_coingecko_coin.yml"))
 def coin_detail(coin: str) -> Response:
     """One coin: its names and its market data on its latest stored day."""
