@@ -40,11 +40,11 @@ def seeded_app(database_url: str | None, **overrides):
 
     from api import create_app
     from api.extensions import db
-    from config import BUNDLED_CSV
+    from config import BUNDLED_CSV, normalise_database_url
     from tests.settings import TestConfig
     from utilities.seeding import seed_from_csv
 
-    url = database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
+    url = normalise_database_url(database_url) if database_url else f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
     with app.app_context():
         upgrade()
@@ -64,8 +64,10 @@ def rate(client, url: str, seconds: float) -> float:
 
 def throughput(database_url: str | None, seconds: float) -> None:
     import_tree(ROOT)
-    base = seeded_app(database_url)
-    database = base.config["SQLALCHEMY_DATABASE_URI"]
+    from api import create_app
+    from tests.settings import TestConfig
+
+    database = seeded_app(database_url).config["SQLALCHEMY_DATABASE_URI"]
     for label, overrides in (
         ("cache off", {"CACHE_TTL": 0}),
         ("cache on (hits)", {"CACHE_TTL": 3600, "CACHE_VERSION_FILE": f"{tempfile.mkdtemp()}/version"}),
