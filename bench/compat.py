@@ -72,9 +72,6 @@ def throughput(database_url: str | None, seconds: float) -> None:
         ("cache off", {"CACHE_TTL": 0}),
         ("cache on (hits)", {"CACHE_TTL": 3600, "CACHE_VERSION_FILE": f"{tempfile.mkdtemp()}/version"}),
     ):
-        from api import create_app
-        from tests.settings import TestConfig
-
         client = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database, **overrides).test_client()
         rounds: dict[str, list[float]] = {name: [] for name in URLS}
         for _ in range(3):
