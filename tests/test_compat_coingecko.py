@@ -221,3 +221,37 @@ def test_another_quote_currency_is_a_400_in_coingeckos_shape(pycg, sdk, vs_curre
     with pytest.raises(coingecko_sdk.BadRequestError) as typed:
         sdk.simple.price.get(ids="bitcoin", vs_currencies=vs_currency)
     assert typed.value.body == {"error": "invalid vs_currency"}
+
+
+def test_a_coin_the_plan_does_not_name_has_its_symbol_as_id(writable):
+    """The writable database's coins (AAA, BBB) are not in data/sources.toml."""
+    client = writable.test_client()
+    assert client.get("/api/v3/coins/list").get_json() == [
+        {"id": "aaa", "symbol": "aaa", "name": "Alpha"},
+        {"id": "bbb", "symbol": "bbb", "name": "Beta"},
+    ]
+    assert client.get("/api/v3/coins/AAA").get_json()["market_data"]["current_price"] == {"usd": 2.0}
+
+
+def test_charts_end_on_the_coins_own_latest_day(writable):
+    """BBB stopped on 2021-01-01, a day before AAA: its chart ends there, not on the latest day of all."""
+    client = writable.test_client()
+    chart = client.get("/api/v3/coins/bbb/market_chart?vs_currency=usd&days=1")
+    assert chart.get_json()["prices"] == [[ms(date(2021, 1, 1)), 5.0]]
+    assert chart.headers["X-Data-Through"] == "2021-01-01"
+    # The latest day's prices (the dashboard's default day) leave out a coin without a record on it.
+    assert client.get("/api/v3/simple/price?ids=aaa,bbb&vs_currencies=usd").get_json() == {"aaa": {"usd": 2.0}}
+
+
+def test_a_write_through_api_v1_reaches_the_cached_answers(writable):
+    from tests.writable import GOOD_CANDLES, basic
+
+    client = writable.test_client()
+    url = "/api/v3/simple/price?ids=aaa&vs_currencies=usd"
+    assert client.get(url).get_json() == {"aaa": {"usd": 2.0}}
+    assert client.get(url).get_json() == {"aaa": {"usd": 2.0}}  # a cache hit
+    written = client.put("/api/v1/currencies/aaa/records", json=GOOD_CANDLES, headers=basic("wes"))
+    assert written.status_code == 200
+    fresh = client.get(url)
+    assert fresh.get_json() == {"aaa": {"usd": 3.2}} and fresh.headers["X-Data-Through"] == "2021-01-04"
+    assert client.get("/compat/krispyto/search?name=aaa").headers["X-Data-Through"] == "2021-01-04"
