@@ -1,8 +1,7 @@
 """`/api/v3`: a CoinGecko-compatible subset over the stored data, so pycoingecko, coingecko-sdk and
 the tools built on them work with only their base URL changed (docs/compat.md).
 
-Coin ids are CoinGecko's, from the source plan (`data/sources.toml`); a coin the plan does not
-name has its lower-case symbol as id. Values are the stored daily records with /api/v1's units
+Parameters and coin ids: `api.compat.coingecko_params`. Values are the stored daily records with /api/v1's units
 (US dollars; volume is the day's traded value in dollars). "Now" is the latest stored day: a
 chart of `days=30` ends on the coin's latest stored day. Every point is stamped with 00:00 UTC of
 its day in milliseconds; `last_updated` is the end of that day (23:59:59 UTC), when the close was
@@ -11,17 +10,32 @@ taken. Only `usd` is quoted: any other currency is a 400 in CoinGecko's `{"error
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import UTC, date, datetime, timedelta
 
 from flasgger import swag_from
 from flask import Blueprint, Response, request
-from werkzeug.datastructures import MultiDict
 
 from api.compat import error_body, with_error_key
+from api.compat.coingecko_params import (
+    CHANGE_WINDOWS,
+    MARKET_ORDERS,
+    MAX_IDS,
+    OHLC_DAYS,
+    VS_CURRENCIES,
+    CoinGeckoError,
+    MarketsQuery,
+    check_vs_currency,
+    coin_id,
+    coin_symbol,
+    ids_key,
+    parse_days,
+    parse_history_date,
+    parse_markets_args,
+    parse_price_args,
+    parse_query,
+    parse_range_args,
+)
 from api.docs import spec_path
-from api.errors import InvalidParams
 from api.extensions import db, response_cache
 from api.freshness import with_data_through
 from api.responses import json_response
@@ -30,124 +44,13 @@ from api.sql.currencies import CatalogueQuery, catalogue_page, currency_summary
 from api.sql.dashboard import DashboardQuery, UnknownSymbolsError, dashboard_page
 from api.sql.history import MAX_CANDLES, HistoryQuery, price_history
 from api.sql.tables import latest_day
-from api.v1.params import MIN_DATE, normalise_symbol, parse_int, shown, single
-from utilities.source_plan import load_source_plan
+from api.v1.params import MIN_DATE
 
 blueprint = Blueprint("coingecko", __name__, url_prefix="/api/v3")
 blueprint.after_request(with_error_key)
 
-VS_CURRENCIES = ("usd",)
-MAX_IDS = 250
-MAX_MARKETS_PER_PAGE = 250
-# CoinGecko's `order` values -> (the dashboard's sort key, descending). CoinGecko ids are not
-# stored, so the id orders sort by symbol (docs/compat.md).
-MARKET_ORDERS = {
-    "market_cap_desc": ("market_cap", True),
-    "market_cap_asc": ("market_cap", False),
-    "volume_desc": ("24h-volume", True),
-    "volume_asc": ("24h-volume", False),
-    "id_asc": ("symbol", False),
-    "id_desc": ("symbol", True),
-}
-# `price_change_percentage` windows -> the dashboard's change field (None: not computed, null).
-CHANGE_WINDOWS = {
-    "1h": None,
-    "24h": "change_24h",
-    "7d": "change_7d",
-    "14d": None,
-    "30d": "change_1m",
-    "200d": None,
-    "1y": None,
-}
-OHLC_DAYS = ("1", "7", "14", "30", "90", "180", "365", "max")
-# The patterns the OpenAPI document states (api/docs/compat_coingecko_*.yml): parsed exactly so.
-DAYS_PATTERN = re.compile(r"^(?:[1-9][0-9]{0,2}|[1-4][0-9]{3}|5000|max)\Z")
-MOMENT_PATTERN = re.compile(r"^[0-9]{1,10}(?:\.[0-9]{1,6})?\Z")
-HISTORY_DATE_PATTERN = re.compile(r"^[0-9]{2}-[0-9]{2}-[0-9]{4}\Z")
 EPOCH = date(1970, 1, 1)
 DAY_MS = 86_400_000
-
-
-# -- coin ids -------------------------------------------------------------------------------------
-
-
-def coin_id(symbol: str) -> str:
-    """CoinGecko's id of a stored symbol: the source plan's, else the lower-case symbol."""
-    return load_source_plan().coingecko_id(symbol) or symbol.lower()
-
-
-def symbol_of(raw_id: str) -> str | None:
-    """The stored symbol a CoinGecko id names, or None (a symbol the plan gives another id is not an id)."""
-    identifier = raw_id.strip().lower()
-    planned = load_source_plan().symbol_for_coingecko_id(identifier)
-    if planned is not None:
-        return planned
-    symbol = normalise_symbol(identifier)
-    if symbol is None or load_source_plan().coingecko_id(symbol) not in (None, identifier):
-        return None
-    return symbol
-
-
-# -- parameters -----------------------------------------------------------------------------------
-
-
-def check_vs_currency(args: MultiDict, name: str = "vs_currency") -> None:
-    """`usd` (any case; a list of them for `vs_currencies`) is the only quote stored; anything
-    else is CoinGecko's 400 `{"error": "invalid vs_currency"}`."""
-    errors: dict[str, str] = {}
-    raw = single(args, name, errors)
-    if raw is None and not errors:
-        raise InvalidParams({name: "is required: usd"})
-    values = (raw or "").split(",") if name == "vs_currencies" else [raw or ""]
-    if errors or not all(value.lower() in VS_CURRENCIES for value in values):
-        raise CoinGeckoError(400, "invalid vs_currency")
-
-
-def parse_ids(raw: str | None) -> list[tuple[str, str]] | None:
-    """(id, symbol) of the comma-separated ids that name a coin, in order; None when absent."""
-    if raw is None:
-        return None
-    ids = list(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
-    if len(ids) > MAX_IDS:
-        raise InvalidParams({"ids": f"at most {MAX_IDS} ids per request"})
-    named = ((identifier, symbol_of(identifier)) for identifier in ids)
-    return [(identifier, symbol) for identifier, symbol in named if symbol is not None]
-
-
-def flag(args: MultiDict, name: str, errors: dict[str, str]) -> bool:
-    """A `true`/`false` parameter (CoinGecko's spelling), default false."""
-    raw = single(args, name, errors)
-    if raw is None:
-        return False
-    if raw not in ("true", "false"):
-        errors[name] = f"must be true or false, got {shown(raw)!r}"
-        return False
-    return raw == "true"
-
-
-def parse_days(args: MultiDict, allowed: tuple[str, ...] | None = None) -> int | None:
-    """`days`: a whole number of days back from the latest stored day (1-5000), or `max` (None)."""
-    errors: dict[str, str] = {}
-    raw = single(args, "days", errors)
-    if raw is None and not errors:
-        errors["days"] = "is required: a number of days or max"
-    elif not errors and not (raw in allowed if allowed is not None else DAYS_PATTERN.match(raw)):
-        expected = ", ".join(allowed) if allowed is not None else f"a whole number from 1 to {MAX_CANDLES} or max"
-        errors["days"] = f"must be {expected}, got {shown(raw)!r}"
-    if errors:
-        raise InvalidParams(errors)
-    return None if raw == "max" else int(raw)
-
-
-def parse_moment(raw: str | None, name: str, errors: dict[str, str]) -> float | None:
-    """A UNIX timestamp in seconds (`1625443200`, `1625443200.5`)."""
-    if raw is None:
-        errors.setdefault(name, "is required: a UNIX timestamp in seconds")
-        return None
-    if not MOMENT_PATTERN.match(raw):
-        errors.setdefault(name, f"must be a UNIX timestamp in seconds, got {shown(raw)!r}")
-        return None
-    return float(raw)
 
 
 # -- shapes ---------------------------------------------------------------------------------------
@@ -175,7 +78,7 @@ def absolute_change(price: float | None, percent: float | None) -> float | None:
     return price - price / (1 + percent / 100)
 
 
-def market_row(row: dict, windows: list[str]) -> dict:
+def market_row(row: dict, windows: tuple[str, ...]) -> dict:
     """One dashboard row as a `coins/markets` item."""
     price = row["price"]
     item = {
@@ -210,14 +113,6 @@ def market_row(row: dict, windows: list[str]) -> dict:
         field = CHANGE_WINDOWS[window]
         item[f"price_change_percentage_{window}_in_currency"] = row[field] if field else None
     return item
-
-
-class CoinGeckoError(Exception):
-    """An error in CoinGecko's shape: its status and `error` message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 @blueprint.errorhandler(CoinGeckoError)
@@ -289,24 +184,9 @@ def render_simple_price(ids: list[tuple[str, str]], extras: dict[str, bool]) -> 
 @swag_from(spec_path("compat_coingecko_simple_price.yml"))
 def simple_price() -> Response:
     """The latest stored price of coins by CoinGecko id, with optional cap, volume and change."""
-    check_vs_currency(request.args, "vs_currencies")
-    errors: dict[str, str] = {}
-    raw_ids = single(request.args, "ids", errors)
-    extras = {
-        name: flag(request.args, name, errors)
-        for name in ("include_market_cap", "include_24hr_vol", "include_24hr_change", "include_last_updated_at")
-    }
-    if raw_ids is None and not errors:
-        errors["ids"] = "is required: comma-separated CoinGecko ids such as bitcoin,ethereum"
-    if errors:
-        raise InvalidParams(errors)
-    ids = parse_ids(raw_ids) or []
-    key = (
-        "cg:price:"
-        + ",".join(sorted(identifier for identifier, _ in ids))
-        + ":"
-        + "".join("1" if extras[name] else "0" for name in sorted(extras))
-    )
+    ids, extras = parse_price_args(request.args)
+    flags = "".join("1" if extras[name] else "0" for name in sorted(extras))
+    key = f"cg:price:{ids_key(ids)}:{flags}"
     return response_cache.respond(key, lambda: render_simple_price(ids, extras))
 
 
@@ -323,9 +203,11 @@ def coins_list() -> Response:
     return response_cache.respond("cg:list", render_coins_list)
 
 
-def render_markets(ids: list[tuple[str, str]] | None, windows: list[str], **query: object) -> Response:
-    rows, through = rows_of(None if ids is None else [symbol for _, symbol in ids], **query)
-    items = [market_row(row, windows) for row in rows]
+def render_markets(query: MarketsQuery) -> Response:
+    order_by, descending = MARKET_ORDERS[query.order]
+    symbols = None if query.ids is None else [symbol for _, symbol in query.ids]
+    rows, through = rows_of(symbols, order_by=order_by, descending=descending, page=query.page, per_page=query.per_page)
+    items = [market_row(row, query.windows) for row in rows]
     return with_data_through(json_response(items), through or latest_day(db.session))
 
 
@@ -333,28 +215,8 @@ def render_markets(ids: list[tuple[str, str]] | None, windows: list[str], **quer
 @swag_from(spec_path("compat_coingecko_markets.yml"))
 def coins_markets() -> Response:
     """Price, market cap, volume and changes of every coin (or of `ids`) on the latest stored day."""
-    check_vs_currency(request.args)
-    args = request.args
-    errors: dict[str, str] = {}
-    raw_ids = single(args, "ids", errors)
-    order = single(args, "order", errors) or "market_cap_desc"
-    if order not in MARKET_ORDERS:
-        errors["order"] = f"must be one of {', '.join(MARKET_ORDERS)}, got {shown(order)!r}"
-    page = parse_int(single(args, "page", errors), "page", 1, 1_000_000, errors)
-    per_page = parse_int(single(args, "per_page", errors), "per_page", 100, MAX_MARKETS_PER_PAGE, errors)
-    raw_windows = single(args, "price_change_percentage", errors)
-    windows = list(dict.fromkeys(raw_windows.split(","))) if raw_windows is not None else []
-    unknown = [window for window in windows if window not in CHANGE_WINDOWS]
-    if unknown:
-        errors["price_change_percentage"] = f"must be among {', '.join(CHANGE_WINDOWS)}, got {shown(unknown[0])!r}"
-    if errors:
-        raise InvalidParams(errors)
-    ids = parse_ids(raw_ids)
-    order_by, descending = MARKET_ORDERS[order]
-    id_key = "*all*" if ids is None else ",".join(sorted(identifier for identifier, _ in ids))
-    key = f"cg:markets:{id_key}:{order}:{page}:{per_page}:{','.join(windows)}"
-    query = {"order_by": order_by, "descending": descending, "page": page, "per_page": per_page}
-    return response_cache.respond(key, lambda: render_markets(ids, windows, **query))
+    query = parse_markets_args(request.args)
+    return response_cache.respond(query.cache_key(), lambda: render_markets(query))
 
 
 def render_coin(identifier: str, symbol: str) -> Response:
@@ -410,14 +272,6 @@ def render_coin(identifier: str, symbol: str) -> Response:
                 "last_updated": coin["last_updated"],
             }
     return with_data_through(json_response(coin), last_day)
-
-
-def coin_symbol(raw_id: str) -> tuple[str, str]:
-    """(id, symbol) of a path id; CoinGecko's 404 when it names no coin the plan or data could hold."""
-    symbol = symbol_of(raw_id)
-    if symbol is None:
-        raise CoinGeckoError(404, "coin not found")
-    return raw_id.strip().lower(), symbol
 
 
 # pycoingecko asks for `coins/{id}/`: the same route, with or without the slash (no redirect).
@@ -485,7 +339,7 @@ def market_chart(coin: str) -> Response:
 def render_market_chart_range(symbol: str, start: date, end: date) -> Response:
     if latest_day(db.session, symbol) is None:
         return coin_not_found()
-    return chart_response(symbol, max(start, MIN_DATE), end)
+    return chart_response(symbol, start, end)
 
 
 @blueprint.get("/coins/<string:coin>/market_chart/range")
@@ -493,14 +347,7 @@ def render_market_chart_range(symbol: str, start: date, end: date) -> Response:
 def market_chart_range(coin: str) -> Response:
     """Daily price, market cap and volume of the days whose 00:00 UTC falls between `from` and `to`."""
     identifier, symbol = coin_symbol(coin)
-    check_vs_currency(request.args)
-    errors: dict[str, str] = {}
-    since = parse_moment(single(request.args, "from", errors), "from", errors)
-    until = parse_moment(single(request.args, "to", errors), "to", errors)
-    if errors:
-        raise InvalidParams(errors)
-    start = EPOCH + timedelta(days=math.ceil(since / 86_400))
-    end = EPOCH + timedelta(days=math.floor(until / 86_400))
+    start, end = parse_range_args(request.args)
     key = f"cg:range:{identifier}:{start.isoformat()}:{end.isoformat()}"
     return response_cache.respond(key, lambda: render_market_chart_range(symbol, start, end))
 
@@ -552,18 +399,7 @@ def render_history(identifier: str, symbol: str, day: date) -> Response:
 def history(coin: str) -> Response:
     """A coin's price, market cap and volume on one day (`date` as dd-mm-yyyy)."""
     identifier, symbol = coin_symbol(coin)
-    errors: dict[str, str] = {}
-    raw = single(request.args, "date", errors)
-    day = None
-    if raw is not None and HISTORY_DATE_PATTERN.match(raw):
-        try:
-            day = datetime.strptime(raw, "%d-%m-%Y").date()
-        except ValueError:
-            day = None
-    if day is None or day < MIN_DATE:
-        errors.setdefault("date", f"must be a day from 1900 as dd-mm-yyyy, got {shown(raw or '')!r}")
-    if errors:
-        raise InvalidParams(errors)
+    day = parse_history_date(request.args)
     key = f"cg:history:{identifier}:{day.isoformat()}"
     return response_cache.respond(key, lambda: render_history(identifier, symbol, day))
 
@@ -590,12 +426,5 @@ def render_search(term: str) -> Response:
 @swag_from(spec_path("compat_coingecko_search.yml"))
 def search() -> Response:
     """Coins whose name or symbol contains `query`: exact matches first, then prefixes."""
-    errors: dict[str, str] = {}
-    term = (single(request.args, "query", errors) or "").strip()
-    if not errors and not term:
-        errors["query"] = "is required: a coin name or symbol such as bitcoin"
-    elif len(term) > 100:
-        errors["query"] = "must be at most 100 characters"
-    if errors:
-        raise InvalidParams(errors)
+    term = parse_query(request.args)
     return response_cache.respond(f"cg:search:{term.lower()}", lambda: render_search(term))
