@@ -108,3 +108,14 @@ def test_a_malformed_entry_stops_the_app_from_building(seeded_database_url, entr
 def test_no_allow_list_means_no_cors_headers_on_the_compat_surfaces(client):
     for path in SURFACES:
         assert "Access-Control-Allow-Origin" not in preflight(client, path, "https://web.example.com").headers
+
+
+def test_a_preflight_needs_no_credentials_when_reads_do(seeded_database_url):
+    """Browsers never send credentials on a preflight: with READ_AUTH=on it still passes, the GET then needs them."""
+    client = make_app(seeded_database_url, READ_AUTH=True, CORS_ORIGINS=["https://web.example.com"]).test_client()
+    path = "/compat/krispyto/search?name=btc"
+    answer = preflight(client, path, "https://web.example.com")
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://web.example.com"
+    refused = client.get(path, headers={"Origin": "https://web.example.com"})
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "https://web.example.com"
