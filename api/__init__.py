@@ -98,12 +98,14 @@ def enforce_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """`/health`, `/ready` and the versioned API."""
+    """`/health`, `/ready`, the versioned API and the other clients' contracts (`api.compat`)."""
     from api import health, pages, v1
+    from api.compat import register_compat
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(v1.blueprint)
+    register_compat(app)
 
 
 def register_error_handlers(app: Flask) -> None:

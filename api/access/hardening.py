@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import click
 from flask import Flask, Response, request
@@ -38,7 +39,16 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
     "Location",
+    "X-Data-Through",
 ]
+# Browsers may call the data surfaces: /api/v1, the CoinGecko subset /api/v3 and /compat/krispyto.
+CORS_PATHS = r"^/(api|compat)/"
+# scheme://host[:port], nothing else: an origin is never a path, a query or a pattern.
+ORIGIN_PATTERN = re.compile(
+    r"^(https?)://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:[0-9]{1,5})?\Z"
+)
+# One DNS label: what `*` stands for in `https://*.partner.com`.
+DNS_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
 
 
 def debugger_requested(app: Flask) -> bool:
@@ -102,19 +112,55 @@ def trust_proxies(app: Flask, hops: int) -> None:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=0, x_port=0, x_prefix=0)
 
 
+def cors_origin_pattern(entry: str) -> re.Pattern:
+    """One `CORS_ORIGINS` entry as an anchored, case-insensitive pattern; ValueError when malformed.
+
+    An entry is an exact origin (`https://charts.example.com`, `http://127.0.0.1:3000`), or a
+    subdomain pattern whose only `*` is the first label of the host (`https://*.partner.com`: one
+    label, so `https://a.partner.com`, never `https://partner.com`, `https://a.b.partner.com` or
+    `https://xpartner.com.evil.net`). flask-cors would read any other `*` as an unanchored regular
+    expression, so nothing reaches it as text: every entry is compiled here, escaped and anchored.
+    """
+    origin = entry.strip().lower()
+    wildcard = origin.startswith(("http://*.", "https://*."))
+    concrete = origin.replace("*", "a", 1) if wildcard else origin
+    if "*" in concrete or not ORIGIN_PATTERN.match(concrete):
+        raise ValueError(
+            f"CORS_ORIGINS entry {entry!r} is not an origin: scheme://host[:port] with no path or trailing "
+            "slash, or a subdomain pattern such as https://*.partner.com (a `*` only as the first label)"
+        )
+    if not wildcard:
+        return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
+    scheme, rest = origin.split("://*", 1)
+    return re.compile(re.escape(scheme + "://") + DNS_LABEL + re.escape(rest) + r"\Z", re.IGNORECASE)
+
+
+def register_cors(app: Flask) -> None:
+    """CORS for the origins in `CORS_ORIGINS` (none by default) on the data surfaces; preflights
+    (a GET with `Content-Type: application/json`, as the Krispyto client sends) are answered too."""
+    entries = app.config["CORS_ORIGINS"]
+    if not entries:
+        return
+    try:
+        origins = [cors_origin_pattern(entry) for entry in entries]
+    except ValueError as error:
+        raise RuntimeError(str(error)) from None
+    CORS(
+        app,
+        resources={CORS_PATHS: {"origins": origins}},
+        expose_headers=EXPOSED_HEADERS,
+        allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+        max_age=600,
+        vary_header=True,
+    )
+
+
 def register_security(app: Flask) -> None:
     """Proxy headers, CORS and security headers on every response."""
     warn_about_production_settings(app)
     if app.config["TRUSTED_PROXIES"] > 0:
         trust_proxies(app, app.config["TRUSTED_PROXIES"])
-    if app.config["CORS_ORIGINS"]:
-        CORS(
-            app,
-            resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-            expose_headers=EXPOSED_HEADERS,
-            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
-            max_age=600,
-        )
+    register_cors(app)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -32,7 +32,7 @@ OPEN_WITH_READ_AUTH = {
     "flasgger.apispec_1",
     "prometheus_metrics",  # open unless METRICS_AUTH=on (tested below)
 }
-URL_VALUES = {"symbol": "aaa", "job_id": "some-job", "filename": "dashboard.css"}
+URL_VALUES = {"symbol": "aaa", "job_id": "some-job", "filename": "dashboard.css", "coin": "aaa"}
 UNAUTHORIZED = {"detail": "Authentication required: valid Basic credentials or a Bearer token"}
 
 
@@ -85,7 +85,9 @@ def test_read_auth_refuses_anonymous_requests_on_every_data_route(apps):
             assert response.status_code in (200, 302), (endpoint, url, response.status_code)
             continue
         assert response.status_code == 401, (endpoint, url, response.status_code)
-        assert response.get_json() == UNAUTHORIZED, endpoint
+        # The other clients' contracts (/compat/krispyto, /api/v3) carry the message as `error`.
+        foreign = endpoint.startswith(("krispyto.", "coingecko."))
+        assert response.get_json() == ({"error": UNAUTHORIZED["detail"]} if foreign else UNAUTHORIZED), endpoint
         assert response.headers["WWW-Authenticate"].startswith('Basic realm="crypto-api"'), endpoint
     csv = client.get("/api/v1/currencies/aaa/history?format=csv&start=2021-01-01")
     assert csv.status_code == 401 and csv.get_json() == UNAUTHORIZED

@@ -38,6 +38,20 @@ OPERATIONS = {
     "/health": ["get"],
     "/ready": ["get"],
     "/metrics": ["get"],
+    # the other clients' contracts (api/compat/)
+    "/compat/krispyto/dashboard": ["get"],
+    "/compat/krispyto/search": ["get"],
+    "/api/v3/ping": ["get"],
+    "/api/v3/simple/price": ["get"],
+    "/api/v3/simple/supported_vs_currencies": ["get"],
+    "/api/v3/coins/list": ["get"],
+    "/api/v3/coins/markets": ["get"],
+    "/api/v3/coins/{coin}": ["get"],
+    "/api/v3/coins/{coin}/market_chart": ["get"],
+    "/api/v3/coins/{coin}/market_chart/range": ["get"],
+    "/api/v3/coins/{coin}/ohlc": ["get"],
+    "/api/v3/coins/{coin}/history": ["get"],
+    "/api/v3/search": ["get"],
 }
 WRITES = {
     "POST /api/v1/currencies",

@@ -74,7 +74,12 @@ def test_every_route_is_documented(app, spec):
         )
         and rule.rule != "/"  # the HTML page for people, not an API operation
     }
-    routed = {rule.replace("<string:symbol>", "{symbol}").replace("<string:job_id>", "{job_id}") for rule in routed}
+    routed = {
+        rule.replace("<string:symbol>", "{symbol}")
+        .replace("<string:job_id>", "{job_id}")
+        .replace("<string:coin>", "{coin}")
+        for rule in routed
+    }
     assert routed == documented
     assert documented == {
         "/api/v1/dashboard",
@@ -88,6 +93,19 @@ def test_every_route_is_documented(app, spec):
         "/health",
         "/ready",
         "/metrics",
+        "/compat/krispyto/dashboard",
+        "/compat/krispyto/search",
+        "/api/v3/ping",
+        "/api/v3/simple/price",
+        "/api/v3/simple/supported_vs_currencies",
+        "/api/v3/coins/list",
+        "/api/v3/coins/markets",
+        "/api/v3/coins/{coin}",
+        "/api/v3/coins/{coin}/market_chart",
+        "/api/v3/coins/{coin}/market_chart/range",
+        "/api/v3/coins/{coin}/ohlc",
+        "/api/v3/coins/{coin}/history",
+        "/api/v3/search",
     }
 
 
