@@ -27,7 +27,7 @@ from utilities.seeding import seed_from_csv
 
 # Fixtures of their own modules: Chromium and a live server; recorded exchange responses; a
 # redis-server of the test's own; a writable database with users.
-pytest_plugins = ["tests.browser", "tests.fake_binance", "tests.redis_server", "tests.writable"]
+pytest_plugins = ["tests.browser", "tests.fake_binance", "tests.fake_coingecko", "tests.redis_server", "tests.writable"]
 
 BACKENDS = ["sqlite", "postgresql"]
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
