@@ -18,6 +18,7 @@ from api.extensions import db
 from tests.conftest import BACKENDS, make_app, migrate_and_seed, new_database_url
 from tests.fake_coingecko import PRO_URL, PUBLIC_URL, WORLD
 from tests.truth import CsvTruth
+from tests.writable import GOOD_CANDLES, basic
 from utilities.aggregates import SUPPLY_HOLD_DAYS, refresh_aggregates, supply_on
 from utilities.bulk_store import store_records
 from utilities.coingecko import CoinGeckoClient
@@ -61,14 +62,15 @@ def ingest(engine, truth: CsvTruth, symbols: list[str], end: date) -> None:
             store_records(conn, currency_id, rows, replace=True, source=EXCHANGE[symbol], marketcap_estimated=True)
 
 
-def client(url: str = PUBLIC_URL, key: str | None = None) -> CoinGeckoClient:
+def client_(url: str = PUBLIC_URL, key: str | None = None) -> CoinGeckoClient:
     return CoinGeckoClient(url, key, deadline=30, sleep=lambda seconds: None)
 
 
 @pytest.fixture(params=BACKENDS)
 def seeded(request, tmp_path):
-    """The bundled CSVs in a fresh database of each backend; yields the app."""
-    app = make_app(new_database_url(request, request.param, tmp_path))
+    """The bundled CSVs in a fresh database of each backend, cache on; yields the app."""
+    url = new_database_url(request, request.param, tmp_path)
+    app = make_app(url, CACHE_TTL=300, CACHE_VERSION_FILE=str(tmp_path / "cache-version"))
     migrate_and_seed(app)
     yield app
     with app.app_context():
@@ -132,8 +134,10 @@ def test_market_cap_and_volume_are_the_aggregators_one_day_after_the_seam(seeded
     engine = engine_of(seeded)
     end = date(2021, 7, 20)
     ingest(engine, truth, ["BTC", "SOL"], end)
+    cached = candles(seeded, "BTC", LAST_CSV_DAY, end)  # now in the response cache
+    assert cached[SEAM]["volume_scope"] == "exchange"
     fake_coingecko.today = end + timedelta(days=1)
-    report = refresh_aggregates(engine, ["BTC", "SOL"], SEAM, end, today=fake_coingecko.today, client=client())
+    report = refresh_aggregates(engine, ["BTC", "SOL"], SEAM, end, today=fake_coingecko.today, client=client_())
     assert report.ok and report.problem is None, report.lines()
     for symbol in ("BTC", "SOL"):
         coin = WORLD[ID[symbol]]
@@ -166,7 +170,7 @@ def test_a_year_later_the_free_plan_covers_its_365_days_and_marks_the_rest(seede
     end = today - timedelta(days=1)
     ingest(engine, truth, ["BTC"], end)
     fake_coingecko.today = today
-    report = refresh_aggregates(engine, ["BTC"], SEAM, end, today=today, client=client())
+    report = refresh_aggregates(engine, ["BTC"], SEAM, end, today=today, client=client_())
     first_covered = today - timedelta(days=364)
     assert report.clipped_before == first_covered == date(2021, 7, 9)
     assert any("history from 2021-07-09 only" in line for line in report.lines())
@@ -196,7 +200,7 @@ def test_the_pro_plan_covers_the_seam_a_year_later(seeded_sqlite, truth, fake_co
     today = date(2022, 7, 8)
     ingest(engine, truth, ["BTC"], today - timedelta(days=1))
     fake_coingecko.today = today
-    report = refresh_aggregates(engine, ["BTC"], SEAM, today, today=today, client=client(PRO_URL, "pro-key"))
+    report = refresh_aggregates(engine, ["BTC"], SEAM, today, today=today, client=client_(PRO_URL, "pro-key"))
     assert report.clipped_before is None
     served = candles(seeded_sqlite, "BTC", SEAM, today)
     assert {row["volume_scope"] for row in served.values()} == {"aggregate"}
@@ -212,7 +216,7 @@ def test_usdt_market_cap_follows_the_moved_supply(seeded_sqlite, truth, fake_coi
     carried = candles(seeded_sqlite, "USDT", end, end)[end]["market_cap"]
     assert carried == pytest.approx(exchange_close("USDT", end) * csv_supply(truth, "USDT"), rel=1e-12)
     fake_coingecko.today = today
-    report = refresh_aggregates(engine, ["USDT"], SEAM, end, today=today, client=client())
+    report = refresh_aggregates(engine, ["USDT"], SEAM, end, today=today, client=client_())
     assert report.ok, report.lines()
     tether = WORLD["tether"]
     served = candles(seeded_sqlite, "USDT", SEAM, end)
@@ -250,7 +254,7 @@ def test_a_failing_aggregator_leaves_estimates_marked_and_reports_one_line(
     end = date(2021, 9, 30)
     ingest(engine, truth, ["BTC", "SOL"], end)
     fake_coingecko.today = end + timedelta(days=1)
-    gecko = client(key="wrong" if failure == "bad key" else None)
+    gecko = client_(key="wrong" if failure == "bad key" else None)
     if failure == "unreachable":
         fake_coingecko.unreachable = True
     elif failure == "throttle":
@@ -277,9 +281,9 @@ def test_a_rerun_changes_nothing(seeded, truth, fake_coingecko):
     end = date(2021, 7, 20)
     ingest(engine, truth, ["BTC", "USDT", "SOL"], end)
     fake_coingecko.today = end + timedelta(days=1)
-    refresh_aggregates(engine, ["BTC", "USDT", "SOL"], SEAM, end, today=fake_coingecko.today, client=client())
+    refresh_aggregates(engine, ["BTC", "USDT", "SOL"], SEAM, end, today=fake_coingecko.today, client=client_())
     first = all_rows(engine)
-    again = refresh_aggregates(engine, ["BTC", "USDT", "SOL"], SEAM, end, today=fake_coingecko.today, client=client())
+    again = refresh_aggregates(engine, ["BTC", "USDT", "SOL"], SEAM, end, today=fake_coingecko.today, client=client_())
     assert again.ok
     assert all_rows(engine) == first
     assert [coin.aggregate_days for coin in again.coins] == [14, 14, 14]
@@ -291,8 +295,54 @@ def test_a_coin_without_an_aggregator_id_is_estimated_from_its_supply(seeded_sql
     end = date(2021, 7, 20)
     ingest(engine, truth, ["BTC"], end)
     fake_coingecko.today = end + timedelta(days=1)
-    report = refresh_aggregates(engine, ["BTC", "ETH"], SEAM, end, today=fake_coingecko.today, client=client())
+    report = refresh_aggregates(engine, ["BTC", "ETH"], SEAM, end, today=fake_coingecko.today, client=client_())
     assert report.problem is None
     by_symbol = {coin.symbol: coin for coin in report.coins}
     assert by_symbol["BTC"].aggregate_days == 14 and by_symbol["BTC"].error is None
     assert "404" in by_symbol["ETH"].error
+
+
+# --- writes keep lineage ---------------------------------------------------------------------------
+
+
+def test_written_figures_are_the_writers_and_supply_writes_are_known_points(writable, fake_coingecko):
+    client = writable.test_client()
+    assert client.put("/api/v1/currencies/aaa/records", json=GOOD_CANDLES, headers=basic("wes")).status_code == 200
+    served = candles(writable, "AAA", date(2021, 1, 1), date(2021, 1, 4))
+    with_figures, without = served[date(2021, 1, 3)], served[date(2021, 1, 4)]
+    assert (with_figures["volume_source"], with_figures["marketcap_source"], with_figures["volume_scope"]) == (
+        "api",
+        "api",
+        "aggregate",
+    )
+    assert (without["volume"], without["volume_source"], without["marketcap_source"], without["volume_scope"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    body = {"name": "Cardano", "symbol": "ADA", "circulating_supply": 1000, "supply_as_of": "2021-01-02"}
+    assert client.post("/api/v1/currencies", json=body, headers=basic("wes")).status_code == 201
+    rename = {"name": "Alpha", "circulating_supply": 7, "supply_as_of": "2021-01-04"}
+    assert client.put("/api/v1/currencies/aaa", json=rename, headers=basic("wes")).status_code == 200
+    with writable.app_context(), db.engine.connect() as conn:
+        points = conn.execute(
+            sa.select(
+                currency_table.c.symbol, supply_table.c.date, supply_table.c.circulating_supply, supply_table.c.source
+            )
+            .join(currency_table, currency_table.c.id == supply_table.c.currency_id)
+            .where(supply_table.c.source == "api")
+            .order_by(currency_table.c.symbol)
+        ).all()
+    assert [(symbol, str(day), value, source) for symbol, day, value, source in points] == [
+        ("AAA", "2021-01-04", 7.0, "api"),
+        ("ADA", "2021-01-02", 1000.0, "api"),
+    ]
+    # The aggregator's refresh never rewrites a writer's figures.
+    before = all_rows(engine_of(writable))
+    report = refresh_aggregates(
+        engine_of(writable), ["AAA"], date(2021, 1, 1), date(2021, 1, 4), today=date(2021, 1, 5), client=client_()
+    )
+    assert "no CoinGecko id" in report.coins[0].error
+    assert all_rows(engine_of(writable)) == before
+    assert fake_coingecko.calls == []

@@ -199,3 +199,26 @@ def test_the_deadline_bounds_the_client(fake_coingecko, fake_time):
     with pytest.raises(AggregatorUnreachable, match="deadline"):
         gecko.markets(["bitcoin"])
     assert fake_coingecko.calls == []
+
+
+def test_figures_out_of_bounds_are_unknown_not_stored(fake_coingecko, fake_time, monkeypatch):
+    real = fake_coingecko.markets
+
+    def hostile(query):
+        rows = real(query)
+        rows[0] |= {
+            "circulating_supply": 10**400,
+            "market_cap": float("1e300"),
+            "total_volume": -5,
+            "current_price": "1",
+        }
+        return rows
+
+    monkeypatch.setattr(fake_coingecko, "markets", hostile)
+    snapshot = client(fake_time).markets(["bitcoin"])["bitcoin"]
+    assert (snapshot.circulating_supply, snapshot.market_cap, snapshot.total_volume, snapshot.price) == (
+        None,
+        None,
+        None,
+        None,
+    )

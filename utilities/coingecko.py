@@ -11,6 +11,7 @@ the plan allows and says what it clipped. Flask-free; docs/data.md, "Aggregator"
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ HISTORY_LIMIT_CODE = 10012
 DEFAULT_TIMEOUT = (3.05, 15.0)
 DEFAULT_DEADLINE = 60.0
 MAX_ATTEMPTS = 3
+# The largest supply (coins) or dollar figure accepted, as the write API's bound on supply.
+MAX_FIGURE = 1e18
 # /coins/markets answers at most 250 coins per page.
 MARKETS_PAGE = 250
 
@@ -114,11 +117,15 @@ def _epoch(day: date) -> int:
 
 
 def _number(value: object) -> float | None:
-    """A finite, non-negative number, or None (CoinGecko sends null for unknown figures)."""
+    """A number in [0, MAX_FIGURE], or None: CoinGecko sends null for unknown figures, and a figure
+    out of bounds is treated as unknown rather than stored (no sum of them can overflow)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    value = float(value)
-    return value if value == value and value not in (float("inf"), float("-inf")) and value >= 0 else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of 309+ digits
+        return None
+    return number if math.isfinite(number) and 0 <= number <= MAX_FIGURE else None
 
 
 def day_closed_by(ms: int) -> date:
