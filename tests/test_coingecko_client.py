@@ -136,7 +136,7 @@ def test_the_plan_limit_answer_is_its_own_error(fake_coingecko, fake_time, monke
     monkeypatch.setattr(gecko, "earliest_day", lambda today: None)
     with pytest.raises(HistoryLimitError, match="365 days") as caught:
         gecko.daily_history("tether", date(2021, 7, 7), date(2026, 12, 1), today=date(2026, 12, 2))
-    assert not caught.value.stops_run
+    assert caught.value.stops_run  # plan-wide: every other coin would be refused too
 
 
 def test_429_with_retry_after_inside_the_deadline_is_waited_for(fake_coingecko, fake_time):
@@ -222,3 +222,13 @@ def test_figures_out_of_bounds_are_unknown_not_stored(fake_coingecko, fake_time,
         None,
         None,
     )
+
+
+def test_the_update_run_builds_its_client_from_the_settings(monkeypatch):
+    from config import Config
+    from utilities.aggregates import client_from_config
+
+    monkeypatch.setattr(Config, "COINGECKO_API_URL", PRO_URL + "/")
+    monkeypatch.setattr(Config, "COINGECKO_API_KEY", "pro-key")
+    gecko = client_from_config()
+    assert (gecko.base_url, gecko.session.headers["x-cg-pro-api-key"], gecko.history_days) == (PRO_URL, "pro-key", None)

@@ -48,19 +48,23 @@ class CoinAggregate:
     no_cap_days: int = 0  # no supply point near enough: market cap null
     exchange_volume_days: int = 0  # volume is one exchange's only (scope `exchange`)
     supply_points: int = 0
-    error: str | None = None
+    error: str | None = None  # CoinGecko failed this coin (e.g. an unknown id)
+    note: str | None = None  # a known state, not a failure (no CoinGecko id in the plan)
 
     def describe(self) -> str:
         text = (
             f"{self.symbol}: {self.aggregate_days} days from CoinGecko, {self.estimated_days} market caps estimated, "
             f"{self.no_cap_days} without market cap, {self.exchange_volume_days} with exchange-only volume"
         )
-        return text + (f"; {self.error}" if self.error else "")
+        return text + "".join(f"; {extra}" for extra in (self.error, self.note) if extra)
 
 
 @dataclass
 class AggregateReport:
-    """The run's outcome: one entry per coin, and one line when the aggregator failed the run."""
+    """The run's outcome: one entry per coin, and one line when the aggregator failed the run.
+
+    An aggregator that fails leaves the exchange values in place, marked: the caller reports it
+    and may retry later; it is not by itself a reason for the update run to fail."""
 
     coins: list[CoinAggregate] = field(default_factory=list)
     problem: str | None = None
@@ -151,7 +155,7 @@ def refresh_aggregates(
                 history = fetched.days
                 report.clipped_before = report.clipped_before or fetched.clipped_before
         elif cg_id is None:
-            coin.error = "no CoinGecko id in data/sources.toml: market caps estimated from known supply"
+            coin.note = "no CoinGecko id in data/sources.toml: market caps estimated from known supply"
         snapshot = snapshots.get(cg_id) if cg_id else None
         with engine.begin() as conn:
             if snapshot is not None and snapshot.circulating_supply:

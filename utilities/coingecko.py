@@ -67,9 +67,11 @@ class AggregatorRefused(AggregatorError):
 
 
 class HistoryLimitError(AggregatorError):
-    """The plan does not serve history that far back (CoinGecko's error 10012)."""
+    """The plan does not serve history that far back (CoinGecko's error 10012): plan-wide, so the
+    run stops asking (the client clips to the public plan's window; a mirror may be stricter)."""
 
     kind = "history_limit"
+    stops_run = True
 
 
 class AggregatorBadResponse(AggregatorError):
