@@ -48,14 +48,14 @@ def test_importing_every_utilities_module_loads_no_flask():
         "print(len(sys.modules['utilities.schema'].Base.metadata.tables))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.split("\n")[:2] == ["[]", "4"]
+    assert result.stdout.split("\n")[:2] == ["[]", "5"]  # currency, record, supply, user_account, token
 
 
 def test_the_app_and_the_seeder_share_one_metadata():
     from api.extensions import db
     from api.models import Currency, Record, Token, User
-    from utilities.schema import Base, currency_table, record_table
+    from utilities.schema import Base, Supply, currency_table, record_table
 
     assert db.metadata is Base.metadata
     assert currency_table is Currency.__table__ and record_table is Record.__table__
-    assert {model.__table__.name for model in (Currency, Record, Token, User)} == set(Base.metadata.tables)
+    assert {model.__table__.name for model in (Currency, Record, Supply, Token, User)} == set(Base.metadata.tables)
