@@ -20,11 +20,11 @@ from __future__ import annotations
 import bisect
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from utilities.coingecko import AggregatorError, CoinGeckoClient, DailyAggregate
+from utilities.coingecko import AggregatorError, CoinGeckoClient, DailyAggregate, MarketSnapshot
 from utilities.schema import currency_table, dialect_insert, record_table, supply_table
 from utilities.source_plan import load_source_plan
 
@@ -129,7 +129,7 @@ def refresh_aggregates(
     plan = load_source_plan()
     report = AggregateReport()
     ids = {symbol.upper(): plan.coingecko_id(symbol) for symbol in symbols}
-    snapshots = {}
+    snapshots: dict[str, MarketSnapshot] = {}
     wanted = sorted({cg_id for cg_id in ids.values() if cg_id})
     if wanted:
         try:
@@ -158,8 +158,10 @@ def refresh_aggregates(
             coin.note = "no CoinGecko id in data/sources.toml: market caps estimated from known supply"
         snapshot = snapshots.get(cg_id) if cg_id else None
         with engine.begin() as conn:
-            if snapshot is not None and snapshot.circulating_supply:
-                as_of = min(snapshot.as_of or today, today)
+            as_of = (snapshot.as_of or today) if snapshot is not None else None
+            # The current figure, on the day CoinGecko updated it: never after today, and not at all
+            # when that day is older than yesterday (a run given an old `today`).
+            if as_of is not None and snapshot.circulating_supply and today - timedelta(days=1) <= as_of <= today:
                 coin.supply_points += _store_supply(conn, currency_id, [(as_of, snapshot.circulating_supply)])
             coin.supply_points += _store_supply(
                 conn,
@@ -169,8 +171,8 @@ def refresh_aggregates(
             _apply(conn, currency_id, coin, history, start, end)
         report.coins.append(coin)
     report.requests = client.requests
-    for line in report.lines()[:1] if report.problem else []:
-        log.warning("%s", line)
+    if report.problem:
+        log.warning("%s", report.lines()[0])
     return report
 
 
