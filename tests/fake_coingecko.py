@@ -2,7 +2,9 @@
 
 A small world: for BTC (`bitcoin`), USDT (`tether`) and SOL (`solana`), the circulating supply
 moves between anchor days (linear between them: USDT 62.3 B on 2021-07-06 to 167 B in late
-2026, SOL 273 M to 565 M), and price and total volume follow smooth daily curves. `V(D)` is a
+2026, SOL 273 M to 565 M), and price and total volume follow smooth daily curves. Every other
+coin of data/sources.toml continues from its last CSV day (`world_coin`); any other id is
+unknown. `V(D)` is a
 figure at the end of UTC day D; CoinGecko's shapes, from its documentation:
 
 - `/coins/markets?vs_currency=usd&ids=...`: one object per known id (unknown ids are left out) with
@@ -20,6 +22,7 @@ figure at the end of UTC day D; CoinGecko's shapes, from its documentation:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -115,6 +118,41 @@ WORLD = {
     )
 }
 
+
+@functools.cache
+def _bundled_world() -> dict[str, Coin]:
+    """Every other coin of the source plan: continuous with its last CSV day (price, supply and
+    volume on 2021-07-06), supply up 25 % by late 2026."""
+    from config import BUNDLED_CSV
+    from tests.truth import load_truth
+    from utilities.source_plan import load_source_plan
+
+    truth = load_truth(BUNDLED_CSV)
+    coins = {}
+    for symbol, plan in load_source_plan().coins.items():
+        csv_coin = truth.coins.get(symbol)
+        if not plan.coingecko_id or plan.coingecko_id in WORLD or csv_coin is None:
+            continue
+        last = csv_coin.days[max(csv_coin.days)]
+        supply = last["Marketcap"] / last["Close"] if last["Close"] and last["Marketcap"] else 1e9
+        coins[plan.coingecko_id] = Coin(
+            plan.coingecko_id,
+            symbol.lower(),
+            csv_coin.name,
+            [(EPOCH, supply), (date(2026, 12, 1), supply * 1.25)],
+            last["Close"],
+            0.2,
+            last["Volume"] or 1e8,
+        )
+    return coins
+
+
+def world_coin(coingecko_id: str) -> Coin | None:
+    """The fake world's coin behind a CoinGecko id: BTC, USDT and SOL as above, every other coin
+    of data/sources.toml from its CSV, None for ids CoinGecko would not know."""
+    return WORLD.get(coingecko_id) or _bundled_world().get(coingecko_id)
+
+
 HISTORY_LIMIT_BODY = {
     "error": {
         "status": {
@@ -186,7 +224,7 @@ class FakeCoinGecko:
             return 200, {}, _json(self.markets(query))
         match = re.fullmatch(r"/coins/([^/]+)/market_chart/range", path)
         if match:
-            coin = WORLD.get(match.group(1))
+            coin = world_coin(match.group(1))
             if coin is None:
                 return 404, {}, '{"error": "coin not found"}'
             start = datetime.fromtimestamp(int(query["from"]), UTC)
@@ -197,10 +235,9 @@ class FakeCoinGecko:
         return 404, {}, '{"error": "Not found"}'
 
     def markets(self, query: dict) -> list[dict]:
-        ids = [cg_id for cg_id in query.get("ids", "").split(",") if cg_id in WORLD]
+        coins = [world_coin(cg_id) for cg_id in query.get("ids", "").split(",")]
         rows = []
-        for rank, cg_id in enumerate(ids, start=1):
-            coin = WORLD[cg_id]
+        for rank, coin in enumerate((coin for coin in coins if coin is not None), start=1):
             day = self.today
             rows.append(
                 {

@@ -9,6 +9,7 @@ tests/fake_coingecko.py; expected figures come from that world's curves and the 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -16,13 +17,15 @@ import sqlalchemy as sa
 
 from api.extensions import db
 from tests.conftest import BACKENDS, make_app, migrate_and_seed, new_database_url
-from tests.fake_coingecko import PRO_URL, PUBLIC_URL, WORLD
+from tests.fake_coingecko import PRO_URL, PUBLIC_URL, WORLD, world_coin
 from tests.truth import CsvTruth
 from tests.writable import GOOD_CANDLES, basic
+from utilities import aggregates
 from utilities.aggregates import SUPPLY_HOLD_DAYS, refresh_aggregates, supply_on
 from utilities.bulk_store import store_records
 from utilities.coingecko import CoinGeckoClient
 from utilities.schema import currency_table, record_table, supply_table
+from utilities.source_plan import load_source_plan
 
 LAST_CSV_DAY = date(2021, 7, 6)
 SEAM = LAST_CSV_DAY + timedelta(days=1)
@@ -289,8 +292,13 @@ def test_a_rerun_changes_nothing(seeded, truth, fake_coingecko):
     assert [coin.aggregate_days for coin in again.coins] == [14, 14, 14]
 
 
-def test_a_coin_without_an_aggregator_id_is_estimated_from_its_supply(seeded_sqlite, truth, fake_coingecko):
-    """ETH is in the plan but not in the fake world: CoinGecko's 404 is that coin's problem only."""
+def test_an_id_coingecko_does_not_know_is_that_coins_problem_only(seeded_sqlite, truth, fake_coingecko, monkeypatch):
+    """A typo in the plan's id for ETH: CoinGecko's 404 is one coin's line, BTC is completed."""
+    plan = load_source_plan()
+    eth = dataclasses.replace(plan.coin("ETH"), coingecko_id="etherium")
+    monkeypatch.setattr(
+        aggregates, "load_source_plan", lambda: dataclasses.replace(plan, coins={**plan.coins, "ETH": eth})
+    )
     engine = engine_of(seeded_sqlite)
     end = date(2021, 7, 20)
     ingest(engine, truth, ["BTC"], end)
@@ -346,3 +354,32 @@ def test_written_figures_are_the_writers_and_supply_writes_are_known_points(writ
     assert "no CoinGecko id" in report.coins[0].note and report.ok  # a known state, not a failure
     assert all_rows(engine_of(writable)) == before
     assert fake_coingecko.calls == []
+
+
+def test_every_bundled_coin_is_completed_in_one_request_each_plus_one(seeded_sqlite, truth, fake_coingecko):
+    """23 coins: one /coins/markets for all, one market_chart/range per coin; nothing estimated."""
+    engine = engine_of(seeded_sqlite)
+    end = date(2021, 7, 13)
+    symbols = sorted(truth.coins)
+    with engine.begin() as conn:
+        for symbol in symbols:
+            currency_id = conn.execute(
+                sa.select(currency_table.c.id).where(currency_table.c.symbol == symbol)
+            ).scalar_one()
+            coin = world_coin(load_source_plan().coingecko_id(symbol))
+            rows = []
+            for n in range((end - SEAM).days + 1):
+                day = SEAM + timedelta(days=n)
+                close = coin.price(day)
+                rows.append((day, close, close, close, close, coin.total_volume(day) / 29, None))
+            store_records(conn, currency_id, rows, replace=True, source="binance")
+    fake_coingecko.today = end + timedelta(days=1)
+    report = refresh_aggregates(engine, symbols, SEAM, end, today=fake_coingecko.today, client=client_())
+    assert report.ok, report.lines()
+    assert len(symbols) == 23 and report.requests == 24 == len(fake_coingecko.calls)
+    assert {coin.symbol: coin.aggregate_days for coin in report.coins} == dict.fromkeys(symbols, 7)
+    for symbol in ("ETH", "DOGE", "XMR"):
+        day = candles(seeded_sqlite, symbol, end, end)[end]
+        coin = world_coin(load_source_plan().coingecko_id(symbol))
+        assert day["market_cap"] == pytest.approx(coin.market_cap(end), rel=0.01)
+        assert (day["marketcap_source"], day["volume_scope"]) == ("coingecko", "aggregate")
