@@ -183,6 +183,13 @@ class Config:
     # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
     ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)
     ON_DEMAND_JOBS_PER_HOUR = _int("ON_DEMAND_JOBS_PER_HOUR", 20)
+    # The aggregator (CoinGecko) for circulating supply, market cap and total volume: base URL (the
+    # Pro plan's https://pro-api.coingecko.com/api/v3, or a mirror), optional key (sent as
+    # x-cg-pro-api-key on the Pro host, x-cg-demo-api-key elsewhere), and the seconds one update
+    # run may spend on it, retries included (docs/data.md, "Aggregator").
+    COINGECKO_API_URL = os.environ.get("COINGECKO_API_URL", "").strip() or "https://api.coingecko.com/api/v3"
+    COINGECKO_API_KEY = os.environ.get("COINGECKO_API_KEY", "").strip() or None
+    COINGECKO_DEADLINE = _int("COINGECKO_DEADLINE", 60)
     # Quote assets whose prices and volumes count as US dollars; ingestion refuses any other quote.
     USD_QUOTES = tuple(item.upper() for item in _list("USD_QUOTES")) or ("USD", "USDT", "USDC", "BUSD")
     # Freshness: the page shows a stale notice when the latest stored day is older than this many days.

@@ -29,6 +29,9 @@ from api.sql.functions import month_start, week_start
 from api.sql.tables import currency_table, record_table
 
 MAX_CANDLES = 5000
+# Volumes that add up every market (the CSVs' CoinMarketCap figure, CoinGecko's total volume, a
+# writer's reported figure); any other volume source is one exchange's market (docs/data.md).
+AGGREGATE_VOLUME_SOURCES = ("csv", "coingecko", "api")
 DEFAULT_HISTORY_DAYS = 365
 INTERVALS = ("1d", "1w", "1M")
 
@@ -87,6 +90,11 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
         )
         start_day = func.coalesce(nth_back, select(func.min(record.c.date)).where(of_coin).scalar_subquery())
     in_range = (of_coin, record.c.date >= start_day, record.c.date <= end_day)
+    volume_scope = case(
+        (record.c.volume.is_(None), None),
+        (record.c.volume_source.in_(AGGREGATE_VOLUME_SOURCES), "aggregate"),
+        else_="exchange",
+    )
     if interval == "1d":
         candles = select(
             record.c.date.label("period"),
@@ -100,6 +108,9 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
             record.c.source,
             cast(record.c.volume_estimated, Integer).label("volume_estimated"),
             cast(record.c.marketcap_estimated, Integer).label("market_cap_estimated"),
+            record.c.volume_source,
+            record.c.marketcap_source,
+            volume_scope.label("volume_scope"),
         ).where(*in_range)
     else:
         period = week_start(record.c.date) if interval == "1w" else month_start(record.c.date)
@@ -113,6 +124,9 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
                 record.c.volume,
                 record.c.source,
                 cast(record.c.volume_estimated, Integer).label("volume_estimated"),
+                record.c.volume_source,
+                volume_scope.label("volume_scope"),
+                func.first_value(record.c.marketcap_source).over(**last_in_period).label("last_cap_source"),
                 func.first_value(record.c.open).over(**first_in_period).label("first_open"),
                 func.first_value(record.c.close).over(**last_in_period).label("last_close"),
                 func.first_value(record.c.marketcap).over(**last_in_period).label("last_cap"),
@@ -134,11 +148,12 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
             func.sum(days.c.volume).label("volume"),
             func.min(days.c.last_cap).label("market_cap"),
             # One source when every day of the period shares it, else "mixed".
-            case((func.min(days.c.source) == func.max(days.c.source), func.min(days.c.source)), else_="mixed").label(
-                "source"
-            ),
+            _one_or_mixed(days.c.source).label("source"),
             func.max(days.c.volume_estimated).label("volume_estimated"),
             func.min(days.c.last_cap_estimated).label("market_cap_estimated"),
+            _one_or_mixed(days.c.volume_source).label("volume_source"),
+            func.min(days.c.last_cap_source).label("marketcap_source"),
+            _one_or_mixed(days.c.volume_scope).label("volume_scope"),
         ).group_by(days.c.period)
     candles = candles.order_by("period").limit(MAX_CANDLES + 1).subquery("candles")
     coin_last_day = select(func.max(record.c.date)).where(record.c.currency_id == currency.c.id).scalar_subquery()
@@ -158,6 +173,15 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
         select(*_served(candles), coin.c.data_through, coin.c.id)
         .select_from(coin.outerjoin(candles, true()))
         .order_by(candles.c.period)
+    )
+
+
+def _one_or_mixed(column):
+    """The period's one value when every day (with a value) shares it, else "mixed"; null when none has one."""
+    return case(
+        (func.min(column).is_(None), None),
+        (func.min(column) == func.max(column), func.min(column)),
+        else_="mixed",
     )
 
 

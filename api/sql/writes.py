@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 from api.models import Currency, Record
 from api.sql import tables
 from api.sql.tables import dialect_insert, record_table
+from utilities.schema import supply_table
 
-API_LINEAGE = {"source": "api", "volume_estimated": False, "marketcap_estimated": False}
+API_LINEAGE = {
+    "source": "api",
+    "volume_estimated": False,
+    "marketcap_estimated": False,
+    "volume_source": "api",
+    "marketcap_source": "api",
+}
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "marketcap")
 
 
@@ -27,8 +34,12 @@ def create_currency(session: Session, name: str, symbol: str, supply: tuple[floa
     if tables.currency_id(session, symbol) is not None:
         raise DuplicateSymbolError(symbol)
     circulating, as_of = supply or (None, None)
-    session.add(Currency(name=name, symbol=symbol, circulating_supply=circulating, supply_as_of=as_of))
+    currency = Currency(name=name, symbol=symbol, circulating_supply=circulating, supply_as_of=as_of)
+    session.add(currency)
     try:
+        if supply is not None:
+            session.flush()
+            _store_supply_point(session, currency.id, supply)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -41,8 +52,23 @@ def rename_currency(session: Session, symbol: str, name: str, supply: tuple[floa
     if supply is not None:
         values |= {"circulating_supply": supply[0], "supply_as_of": supply[1]}
     changed = session.execute(update(Currency).where(Currency.symbol == symbol).values(**values)).rowcount
+    if changed and supply is not None:
+        _store_supply_point(session, tables.currency_id(session, symbol), supply)
     session.commit()
     return bool(changed)
+
+
+def _store_supply_point(session: Session, currency_id: int, supply: tuple[float, date]) -> None:
+    """A writer's supply is a known point (`api`) that estimated market caps interpolate from."""
+    statement = dialect_insert(supply_table, session.get_bind().dialect.name)
+    session.execute(
+        statement.values(
+            currency_id=currency_id, date=supply[1], circulating_supply=supply[0], source="api"
+        ).on_conflict_do_update(
+            index_elements=[supply_table.c.currency_id, supply_table.c.date],
+            set_={"circulating_supply": statement.excluded.circulating_supply, "source": "api"},
+        )
+    )
 
 
 def delete_currency(session: Session, symbol: str) -> bool:
@@ -65,10 +91,19 @@ def upsert_records(session: Session, symbol: str, candles: list[dict]) -> int | 
         set_={column: statement.excluded[column] for column in VALUE_COLUMNS} | _lineage_if_changed(statement),
     )
     # RETURNING lets SQLAlchemy batch the rows into multi-row statements on every driver.
-    rows = [{"currency_id": currency_id, **candle, **API_LINEAGE} for candle in candles]
+    rows = [{"currency_id": currency_id, **candle, **_api_lineage(candle)} for candle in candles]
     stored = session.execute(statement.returning(record_table.c.date), rows).all()
     session.commit()
     return len(stored)
+
+
+def _api_lineage(candle: dict) -> dict:
+    """`api` for each figure the writer sent; a figure left null has no source."""
+    lineage = dict(API_LINEAGE)
+    for figure, column in (("volume", "volume_source"), ("marketcap", "marketcap_source")):
+        if candle.get(figure) is None:
+            lineage[column] = None
+    return lineage
 
 
 def _lineage_if_changed(statement) -> dict:

@@ -25,6 +25,9 @@ CANDLE_FIELDS = [
     "source",
     "volume_estimated",
     "market_cap_estimated",
+    "volume_source",
+    "marketcap_source",
+    "volume_scope",
 ]
 
 

@@ -40,6 +40,9 @@ def expected_candles(truth: CsvTruth, symbol: str, start: date, end: date, inter
             "source": "csv",
             "volume_estimated": False,
             "market_cap_estimated": False,
+            "volume_source": "csv",
+            "marketcap_source": "csv",
+            "volume_scope": "aggregate",
         }
         for period, days in groups.items()
     ]
@@ -107,8 +110,11 @@ def test_csv_parses_back_to_the_same_values(client):
         "source",
         "volume_estimated",
         "market_cap_estimated",
+        "volume_source",
+        "marketcap_source",
+        "volume_scope",
     ]
-    text_fields = {"period_start", "source"}
+    text_fields = {"period_start", "source", "volume_source", "marketcap_source", "volume_scope"}
     flags = {"volume_estimated", "market_cap_estimated"}
 
     def value(k: str, v: str):

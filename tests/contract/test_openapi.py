@@ -174,6 +174,9 @@ def test_history_operation(spec):
         "source",
         "volume_estimated",
         "market_cap_estimated",
+        "volume_source",
+        "marketcap_source",
+        "volume_scope",
     }
 
 

@@ -51,7 +51,7 @@ def test_importing_every_utilities_module_loads_no_flask():
         "print(len(sys.modules['utilities.schema'].Base.metadata.tables))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.split("\n")[:2] == ["[]", "5"]
+    assert result.stdout.split("\n")[:2] == ["[]", "5"]  # currency, record, supply, user_account, token
 
 
 def test_the_app_and_the_seeder_share_one_metadata():
