@@ -33,6 +33,9 @@ BACKENDS = ["sqlite", "postgresql"]
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+# No test may reach a real exchange: every app, gunicorn and `flask` process a test starts inherits
+# this (the start-up and daily update are off); tests of the update turn it on against a fake.
+os.environ["AUTO_UPDATE"] = "off"
 
 
 def _postgres_answers(url: str) -> bool:
