@@ -184,6 +184,8 @@ class Config:
     INGEST_DEADLINE_SECONDS = _int("INGEST_DEADLINE_SECONDS", 900)
     # Retries of one candle page on 429, 5xx and network errors (back-off 1, 2, 4 ... s, within the deadline).
     INGEST_RETRIES = _int("INGEST_RETRIES", 5)
+    # The first back-off of those retries, seconds (then doubled each time).
+    INGEST_BACKOFF_SECONDS = float(os.environ.get("INGEST_BACKOFF_SECONDS", "").strip() or 1.0)
     # Unset: each exchange's own API. A base URL: every exchange call goes to <url>/<exchange id>/...
     # (a mirror or a recording proxy; the tests' fake exchanges).
     EXCHANGE_URL_OVERRIDE = os.environ.get("EXCHANGE_URL_OVERRIDE", "").strip() or None

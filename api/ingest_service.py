@@ -29,6 +29,7 @@ def exchange_pool():
         deadline=Deadline(config["INGEST_DEADLINE_SECONDS"]),
         url_override=config["EXCHANGE_URL_OVERRIDE"],
         retries=config["INGEST_RETRIES"],
+        backoff=config["INGEST_BACKOFF_SECONDS"],
     )
 
 

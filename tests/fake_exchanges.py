@@ -7,7 +7,8 @@ ccxt's own parsing runs on every answer: Binance (`/api/v3/exchangeInfo`, `/api/
 `get-candlestick`). The listings are those of late 2026, as the issue found them: Binance has no
 CRO and no MIOTA (IOTA/USDT instead), XMR, XEM and EOS are `BREAK` (ccxt: inactive) but still
 answer their old klines, EOS continues as `A/USDT`, USDC/USDT has a gap of months. Today is
-2026-12-02 (`TODAY`); every market serves its days up to today (today's candle still open).
+today, UTC (`TODAY`: 2026-12-02 when this was written); every market serves its days up to today
+(today's candle still open).
 
 One `FakeWorld.handle` answers both ways of serving: `world_mock` (the `responses` library, in
 process) and `serve_world` (a real HTTP server on 127.0.0.1, for a test-started gunicorn, reached
@@ -33,7 +34,7 @@ from urllib.parse import parse_qs, urlparse
 import responses
 
 DAY_MS = 86_400_000
-TODAY = date(2026, 12, 2)
+TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
 CSV_END = date(2021, 7, 6)
 SEAM = date(2021, 7, 7)
@@ -151,6 +152,8 @@ class FakeWorld:
     blocked: dict[str, int] = field(default_factory=dict)  # every answer of that exchange, e.g. 451
     failures: dict[str, list[int]] = field(default_factory=dict)  # statuses for the next requests
     requests: list[tuple[str, str]] = field(default_factory=list)  # (exchange, path) answered
+    attempts: list[tuple[str, str]] = field(default_factory=list)  # every request, answered or not
+    queries: list[tuple[str, str, dict]] = field(default_factory=list)  # (exchange, path, query) answered
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, exchange: str | None = None, path_part: str = "") -> int:
@@ -159,9 +162,11 @@ class FakeWorld:
     def handle(self, exchange: str, path: str, query: dict[str, str]) -> tuple[int, dict, str] | None:
         """The answer to one GET, or None for "connection refused"."""
         with self.lock:
+            self.attempts.append((exchange, path))
             if exchange in self.unreachable:
                 return None
             self.requests.append((exchange, path))
+            self.queries.append((exchange, path, query))
             if exchange in self.blocked:
                 return _blocked(self.blocked[exchange])
             pending = self.failures.get(exchange)
@@ -404,9 +409,17 @@ def world_mock(world: FakeWorld) -> Iterator[FakeWorld]:
 
         return callback
 
+    def elsewhere(request):  # coinbase, kucoin...: not in this world, as if offline
+        with world.lock:
+            world.attempts.append((urlparse(request.url).hostname or "", urlparse(request.url).path))
+        raise requests.ConnectionError(f"[Errno -3] Temporary failure in name resolution: {request.url}")
+
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for exchange, host in HOSTS.items():
             mock.add_callback(responses.GET, re.compile(re.escape(host) + r"/.*"), answer(exchange))
+        # Every other host (responses would reuse overlapping matches in turn: exclude the world's).
+        known = "|".join(re.escape(host) for host in HOSTS.values())
+        mock.add_callback(responses.GET, re.compile(rf"(?!(?:{known})/)https?://.*"), elsewhere)
         yield world
 
 

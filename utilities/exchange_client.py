@@ -333,7 +333,11 @@ class ExchangeSession:
     def markets(self) -> dict[str, MarketInfo]:
         """The exchange's spot markets by unified symbol, loaded once per session."""
         if self._markets is None:
-            self._call(self.exchange.load_markets, f"{self.id} markets", self.market_retries)
+            try:
+                self._call(self.exchange.load_markets, f"{self.id} markets", self.market_retries)
+            except ExchangeError as error:
+                self.down = error  # without its market list the exchange is no source for this run
+                raise
             names = {code: (info or {}).get("name") for code, info in (self.exchange.currencies or {}).items()}
             self._markets = {
                 symbol: MarketInfo(

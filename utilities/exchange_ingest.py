@@ -210,10 +210,14 @@ class CoinOutcome:
     def stored(self) -> int:
         return sum(s.stored for s in self.sources) + self.pegged
 
+    end: date | None = None
+
     @property
     def new_breakage(self) -> bool:
-        """A coin that was current before the run and could not be kept current because of a failure."""
-        return self.was_current and self.status != "active" and bool(self.errors)
+        """A coin whose sources answered lately (it was current) and that failed to reach the run's
+        last day now because a request failed: new, unlike a known delisting or a coin long stale."""
+        behind = self.last_day is None or (self.end is not None and self.last_day < self.end)
+        return self.was_current and behind and bool(self.errors)
 
     def describe(self) -> str:
         parts = [f"{s.market}: " + s.describe().split(": ", 1)[1] for s in self.sources if s.stored or s.error]
@@ -285,7 +289,7 @@ def update_coin(
     engine: Engine, pool: ExchangePool, item: CoinUpdate, *, today: date, usd_quotes: Collection[str]
 ) -> CoinOutcome:
     """Bring one coin up to `item.end`, segment by segment, candidates in order; then its status."""
-    outcome = CoinOutcome(symbol=item.symbol, was_current=item.was_current, last_day=item.last_day)
+    outcome = CoinOutcome(symbol=item.symbol, was_current=item.was_current, last_day=item.last_day, end=item.end)
     currency_id = ensure_currency(engine, item.symbol, None)
     for segment in item.segments:
         cursor = segment.start

@@ -62,9 +62,14 @@ def one_update_at_a_time(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--until", callback=parse_day, help="Last day, YYYY-MM-DD (default: yesterday, UTC).")
 @click.option("--timeframe", default="1d", type=click.Choice(["1d"]), help="Only daily candles are stored.")
 @click.option("--update", is_flag=True, help="Bring every tracked coin up to date by the source plan.")
+@click.option(
+    "--at-startup",
+    is_flag=True,
+    help="With --update (the server's own run): seed empty tables first (SEED_ON_STARTUP).",
+)
 @with_appcontext
 @one_update_at_a_time
-def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> None:
+def ingest_command(exchange_name, symbols, since, until, timeframe, update, at_startup) -> None:
     """Fetch daily OHLCV from exchanges through ccxt and upsert it."""
     today = datetime.now(UTC).date()
     until = until or (today - timedelta(days=1))
@@ -72,6 +77,8 @@ def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> N
         raise click.UsageError("--since is after --until")
     names = [item.strip().upper() for item in symbols.split(",") if item.strip()]
     if update:
+        if at_startup:
+            seed_if_empty()
         update_by_plan(until, names or None)
         return
     if not names or since is None:
@@ -96,9 +103,28 @@ def check_quotes(markets: list[str]) -> None:
         raise click.ClickException(str(error)) from None
 
 
+def seed_if_empty() -> None:
+    """The server's own update runs right after boot: load the bundled data first when the tables
+    are empty (the seed lock makes it wait for a worker that is seeding), so it continues from it."""
+    from sqlalchemy import exists, select
+
+    from utilities.schema import record_table
+    from utilities.seeding import seed_from_csv
+
+    config = current_app.config
+    with db.engine.connect() as conn:
+        empty = not conn.execute(select(exists().where(record_table.c.currency_id.isnot(None)))).scalar()
+    if empty and config["SEED_ON_STARTUP"]:
+        result = seed_from_csv(db.engine, config["CSV_SOURCE"])
+        click.echo(f"Seeded {result.records_inserted} records before the update.")
+
+
 def update_by_plan(until: date, coins: list[str] | None) -> None:
     """`--update`: one line per coin, one summary; exit 1 only for new breakage or nothing reachable."""
     report = run_planned_update(until, coins)
+    if not report.outcomes:
+        click.echo(f"Every coin is current through {until}: nothing to fetch.")
+        return
     if report.nothing_reachable:
         click.echo(
             f"No exchange is reachable ({', '.join(report.unreachable)}): nothing was fetched; "
@@ -110,7 +136,7 @@ def update_by_plan(until: date, coins: list[str] | None) -> None:
     counts = {status: sum(o.status == status for o in report.outcomes) for status in ("active", "delisted", "stale")}
     stored = sum(o.stored for o in report.outcomes)
     click.echo(
-        f"{len(report.outcomes)} coins updated through {until}: stored {stored} days; "
+        f"{len(report.outcomes)} coins behind, checked through {until}: stored {stored} days; "
         f"{counts['active']} active, {counts['delisted']} delisted, {counts['stale']} stale; "
         f"{report.requests} requests in {report.seconds:.1f} s"
         + (f"; unreachable: {', '.join(report.unreachable)}" if report.unreachable else "")
