@@ -177,7 +177,6 @@ class Config:
     METRICS_AUTH = _flag("METRICS_AUTH", False)
     # Exchange ingestion (ccxt) and on-demand backfill jobs (RQ on REDIS_URL).
     INGEST_EXCHANGE = os.environ.get("INGEST_EXCHANGE", "").strip() or "binance"
-    INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
     INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
     # A whole ingestion run stops by this many seconds (retries included): offline never costs minutes.
