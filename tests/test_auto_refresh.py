@@ -130,3 +130,27 @@ def test_auto_update_is_off_in_tests_and_on_by_default():
     assert 'AUTO_UPDATE = _flag("AUTO_UPDATE", True)' in Path(sys.modules["config"].__file__).read_text()
     assert Config.AUTO_UPDATE_INTERVAL_HOURS == 24
     assert TODAY - timedelta(days=1) == YESTERDAY
+
+
+def test_one_update_at_a_time_on_a_sqlite_file(tmp_path):
+    import sqlalchemy as sa
+
+    from utilities.advisory_lock import DAILY_INGEST_LOCK, exclusive_run
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'one.sqlite'}")
+    other_process = sa.create_engine(f"sqlite:///{tmp_path / 'one.sqlite'}")
+    # flock is per open file description: a second open (as another process would) is refused.
+    with exclusive_run(engine, DAILY_INGEST_LOCK) as first, exclusive_run(other_process, DAILY_INGEST_LOCK) as second:
+        assert (first, second) == (True, False)
+    with exclusive_run(other_process, DAILY_INGEST_LOCK) as again:
+        assert again is True  # released when the first run ended
+    assert exclusive_run_in_memory()
+
+
+def exclusive_run_in_memory() -> bool:
+    import sqlalchemy as sa
+
+    from utilities.advisory_lock import DAILY_INGEST_LOCK, exclusive_run
+
+    with exclusive_run(sa.create_engine("sqlite://"), DAILY_INGEST_LOCK) as held:
+        return held

@@ -262,3 +262,33 @@ def test_a_candle_dated_after_today_is_never_stored(fresh):
         )
     assert result.exit_code == 0, result.output
     assert max(rows(fresh, "BTC")) == TODAY
+
+
+def test_the_run_deadline_stops_retries_before_they_are_slept():
+    from utilities.exchange_client import Deadline, ExchangeFetchError, ExchangeSession, ExchangeUnreachable
+
+    now = [0.0]
+    deadline = Deadline(10.0, clock=lambda: now[0])
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    world = FakeWorld(failures={"binance": [503] * 100})
+    with world_mock(world):
+        session = ExchangeSession.open("binance", market_retries=5, backoff=2.0, sleep=sleep, deadline=deadline)
+        with pytest.raises(ExchangeFetchError, match="deadline is near"):
+            session.markets()
+        assert sleeps == [2.0, 4.0]  # 2 + 4 = 6 s slept; the next 8 s would pass the 10 s deadline
+        assert world.count("binance") == 3
+        now[0] = 11.0
+        other = ExchangeSession.open("okx", deadline=deadline)
+        with pytest.raises(ExchangeUnreachable, match="deadline has passed"):
+            other.markets()
+    assert world.count("okx") == 0  # past the deadline nothing is asked
+
+
+def test_update_refuses_a_market_where_it_expects_a_coin(fresh):
+    result = fresh.test_cli_runner().invoke(args=["ingest", "--update", "--symbols", "BTC/USDT"])
+    assert result.exit_code == 2 and "coins" in result.output

@@ -77,6 +77,8 @@ def ingest_command(exchange_name, symbols, since, until, timeframe, update, at_s
         raise click.UsageError("--since is after --until")
     names = [item.strip().upper() for item in symbols.split(",") if item.strip()]
     if update:
+        if any("/" in name for name in names):
+            raise click.UsageError("with --update, --symbols names coins (BTC,ETH), not markets (BTC/USDT)")
         if at_startup:
             seed_if_empty()
         update_by_plan(until, names or None)
