@@ -292,3 +292,30 @@ def test_the_run_deadline_stops_retries_before_they_are_slept():
 def test_update_refuses_a_market_where_it_expects_a_coin(fresh):
     result = fresh.test_cli_runner().invoke(args=["ingest", "--update", "--symbols", "BTC/USDT"])
     assert result.exit_code == 2 and "coins" in result.output
+
+
+def test_a_stablecoin_no_usd_market_carries_is_priced_at_its_peg_and_marked(fresh):
+    from utilities.exchange_client import ExchangePool
+    from utilities.exchange_ingest import run_update
+    from utilities.source_plan import parse_source_plan
+    from utilities.update_plan import StoredCoin, plan_update
+
+    plan = parse_source_plan({"coins": {"USDT": {"peg": 1.0, "markets": [
+        {"exchange": "bitstamp", "symbol": "USDT/USD"}, {"exchange": "kraken", "symbol": "USDT/USD"}]}}})  # fmt: skip
+    world = FakeWorld()
+    del world.listings["bitstamp"]["USDT/USD"], world.listings["kraken"]["USDT/USD"]
+    last = YESTERDAY - timedelta(days=10)
+    items = plan_update(plan, [StoredCoin("USDT", last)], end=YESTERDAY, default_since=SEAM, usd_quotes=("USD",))
+    with world_mock(world), fresh.app_context():
+        report = run_update(db.engine, items, ExchangePool(backoff=0.0), today=TODAY, usd_quotes=("USD",))
+    (outcome,) = report.outcomes
+    assert (outcome.pegged, outcome.status, report.failed) == (10, "active", False)
+    pegged = rows(fresh, "USDT", last + timedelta(days=1))
+    assert sorted(pegged) == [last + timedelta(days=n + 1) for n in range(10)]
+    assert set(pegged.values()) == {(1.0, None, "peg")}  # price = the peg, no volume, source says so
+    assert "bitstamp USDT/USD: not listed" in outcome.notes
+
+
+def test_offline_a_stablecoin_is_not_pegged(fresh):
+    result, _ = update(fresh, FakeWorld(unreachable=set(HOSTS)), "--symbols", "USDT")
+    assert result.exit_code == 1 and rows(fresh, "USDT") == {}  # unknown is not "no USD market"
