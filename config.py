@@ -177,9 +177,21 @@ class Config:
     METRICS_AUTH = _flag("METRICS_AUTH", False)
     # Exchange ingestion (ccxt) and on-demand backfill jobs (RQ on REDIS_URL).
     INGEST_EXCHANGE = os.environ.get("INGEST_EXCHANGE", "").strip() or "binance"
-    INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
     INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
+    # A whole ingestion run stops by this many seconds (retries included): offline never costs minutes.
+    INGEST_DEADLINE_SECONDS = _int("INGEST_DEADLINE_SECONDS", 900)
+    # Retries of one candle page on 429, 5xx and network errors (back-off 1, 2, 4 ... s, within the deadline).
+    INGEST_RETRIES = _int("INGEST_RETRIES", 5)
+    # The first back-off of those retries, seconds (then doubled each time).
+    INGEST_BACKOFF_SECONDS = float(os.environ.get("INGEST_BACKOFF_SECONDS", "").strip() or 1.0)
+    # Unset: each exchange's own API. A base URL: every exchange call goes to <url>/<exchange id>/...
+    # (a mirror or a recording proxy; the tests' fake exchanges).
+    EXCHANGE_URL_OVERRIDE = os.environ.get("EXCHANGE_URL_OVERRIDE", "").strip() or None
+    # on: gunicorn's master runs `flask ingest --update` at start-up when the data is behind, then
+    # every AUTO_UPDATE_INTERVAL_HOURS (a subprocess; never in a web worker). off: only by hand/cron.
+    AUTO_UPDATE = _flag("AUTO_UPDATE", True)
+    AUTO_UPDATE_INTERVAL_HOURS = _int("AUTO_UPDATE_INTERVAL_HOURS", 24)
     # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
     ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)
     ON_DEMAND_JOBS_PER_HOUR = _int("ON_DEMAND_JOBS_PER_HOUR", 20)

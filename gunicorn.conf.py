@@ -42,6 +42,20 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="crypto-api-metrics-"))
 
 
+def when_ready(server):
+    """Keep the data fresh by itself (AUTO_UPDATE, on by default): the master runs `flask ingest
+    --update` in a subprocess now, then daily; never in a worker, never blocking boot."""
+    from config import config_for_environment
+    from utilities.auto_update import start_updater
+
+    settings = config_for_environment()
+    if not settings.AUTO_UPDATE:
+        server.log.info("auto-update: off (AUTO_UPDATE)")
+        return
+    interval = settings.AUTO_UPDATE_INTERVAL_HOURS * 3600
+    start_updater(interval, settings.INGEST_DEADLINE_SECONDS + 120, server.log.info)
+
+
 def post_worker_init(worker):
     """Start the start-up step (seed empty tables, check Redis) in the background: it retries
     until the database answers and never stops the worker from serving."""

@@ -5,7 +5,7 @@ ON_DEMAND_JOBS_PER_HOUR new ones (a fixed hourly window counted in Redis), and R
 out after a second. Redis failing is `JobsUnavailable` (the caller answers 503), never a 500.
 
 Imported by the dashboard (enqueue), `GET /api/v1/jobs/<id>` (status) and `flask worker` (run);
-the job itself calls `api.ingest_service.run_ingest`, which never imports this module. RQ finds
+the job itself calls `api.ingest_service.run_planned_update`, which never imports this module. RQ finds
 the job function by its dotted path (`JOB_FUNCTION`), so renaming it means changing that string.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
 
-from api.ingest_service import run_ingest
+from api.ingest_service import run_planned_update
 
 QUEUE_NAME = "crypto-api-backfill"
 # RQ accepts letters, digits, "_" and "-" in job ids; anything else is escaped as _XX (hex).
@@ -145,14 +145,19 @@ def job_status(job_id: str) -> dict | None:
 
 
 def backfill_symbol(symbol: str) -> dict:
-    """The job: fetch SYMBOL/quote daily candles since INGEST_DEFAULT_SINCE and store them."""
-    config = current_app.config
+    """The job: bring SYMBOL up to yesterday by the same plan as `flask ingest --update` (its markets
+    in the source plan, else the default exchange order), from INGEST_DEFAULT_SINCE when new."""
     until = datetime.now(UTC).date() - timedelta(days=1)
-    since: date = config["INGEST_DEFAULT_SINCE"]
-    (summary,) = run_ingest(config["INGEST_EXCHANGE"], [(f"{symbol}/{config['INGEST_QUOTE']}", since)], until, False)
-    if summary.error:
-        raise RuntimeError(summary.describe())
-    return {"symbol": summary.symbol, "stored": summary.stored, "skipped": summary.skipped}
+    report = run_planned_update(until, [symbol.upper()])
+    if report.nothing_reachable:
+        raise RuntimeError(f"no exchange reachable ({', '.join(report.unreachable)})")
+    outcome = next((o for o in report.outcomes if o.symbol == symbol.upper()), None)
+    if outcome is None:  # already through yesterday
+        return {"symbol": symbol.upper(), "stored": 0, "skipped": 0, "status": "active"}
+    if not outcome.stored and outcome.errors:
+        raise RuntimeError(outcome.describe())
+    skipped = sum(source.skipped for source in outcome.sources)
+    return {"symbol": outcome.symbol, "stored": outcome.stored, "skipped": skipped, "status": outcome.status}
 
 
 def run_worker(burst: bool = False) -> None:

@@ -11,7 +11,7 @@ from api.access.rate_limits import rate_limit_exempt
 from api.cache.response import response_cache
 from api.docs import spec_path
 from api.extensions import db
-from api.freshness import observe_age, stored_through
+from api.freshness import current_freshness, freshness_fields, observe
 from api.responses import json_response
 from api.startup import startup_pending
 
@@ -47,7 +47,7 @@ def ready() -> Response:
     if startup_pending(current_app):
         body = {"detail": "Starting: seeding the database", "status": "starting", "database": "ok", "cache": cache}
         return json_response(body, 503, headers={"Retry-After": "5"})
-    through = stored_through()
-    body = {"status": "ready", "database": "ok", "cache": cache}
-    body |= {"data_through": through.isoformat() if through else None, "data_age_days": observe_age(through)}
+    freshness = current_freshness()
+    observe(freshness)
+    body = {"status": "ready", "database": "ok", "cache": cache} | freshness_fields(freshness)
     return json_response(body)

@@ -1,14 +1,17 @@
-"""One ingestion run (fetch and store; each committed page invalidates cached reads), shared by
-`flask ingest` and the backfill job.
+"""Ingestion runs for the app (fetch and store; each committed page invalidates cached reads), shared
+by `flask ingest` and the backfill job: the Flask side of `utilities/exchange_ingest.py`.
 
-The Flask side of `utilities/exchange_ingest.py`: it supplies the app's engine and settings. ccxt loads
-lazily, so importing this module (the job module does, at start-up) never pulls it into a web worker.
+It supplies the app's engine and settings, builds the update plan (`utilities/update_plan.py`) and
+the run's exchange pool under one deadline. ccxt loads lazily, so importing this module (the job
+module does, at start-up) never pulls it into a web worker.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import date
+import time
+from collections.abc import Callable, Collection
+from datetime import UTC, date, datetime
 
 import click
 from flask import current_app
@@ -16,12 +19,25 @@ from flask import current_app
 from api.extensions import db
 
 
+def exchange_pool():
+    """The run's exchanges under one deadline (INGEST_DEADLINE_SECONDS), pointed at
+    EXCHANGE_URL_OVERRIDE when set."""
+    from utilities.exchange_client import Deadline, ExchangePool
+
+    config = current_app.config
+    return ExchangePool(
+        deadline=Deadline(config["INGEST_DEADLINE_SECONDS"]),
+        url_override=config["EXCHANGE_URL_OVERRIDE"],
+        retries=config["INGEST_RETRIES"],
+        backoff=config["INGEST_BACKOFF_SECONDS"],
+    )
+
+
 def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date, progress: bool = True) -> list:
-    """Fetch and store each (market, since); every committed page invalidates cached reads (api/cache)."""
-    from utilities.exchange_client import make_exchange
+    """Fetch and store each (market, since) named by hand; every committed page invalidates cached reads."""
     from utilities.exchange_ingest import ingest_market
 
-    exchange = make_exchange(exchange_name)
+    session = exchange_pool().session(exchange_name)
     summaries = []
     for market, since in markets:
         days = max((until - since).days + 1, 1)
@@ -29,7 +45,7 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
         with click.progressbar(length=days, label=label, file=None if progress else io.StringIO()) as bar:
             summary = ingest_market(
                 db.engine,
-                exchange,
+                session,
                 market,
                 since,
                 until,
@@ -38,3 +54,50 @@ def run_ingest(exchange_name: str, markets: list[tuple[str, date]], until: date,
             )
         summaries.append(summary)
     return summaries
+
+
+def run_planned_update(
+    until: date, symbols: Collection[str] | None = None, on_coin: Callable | None = None, today: date | None = None
+):
+    """Bring every stored coin (or `symbols`) up to `until` by the source plan; an UpdateReport.
+
+    Then the aggregator rewrites market caps and volumes of the days stored (when present)."""
+    from utilities.exchange_ingest import run_update, stored_coins
+    from utilities.source_plan import load_source_plan
+    from utilities.update_plan import StoredCoin, plan_update
+
+    config = current_app.config
+    today = today or datetime.now(UTC).date()
+    stored = stored_coins(db.engine)
+    if symbols is not None:  # a coin asked for by name may not be stored yet (on-demand backfill)
+        known = {coin.symbol for coin in stored}
+        stored += [StoredCoin(symbol.upper(), None) for symbol in symbols if symbol.upper() not in known]
+    items = plan_update(
+        load_source_plan(),
+        stored,
+        end=until,
+        default_since=config["INGEST_DEFAULT_SINCE"],
+        usd_quotes=config["USD_QUOTES"],
+        symbols=symbols,
+    )
+    started = time.monotonic()
+    report = run_update(
+        db.engine, items, exchange_pool(), today=today, usd_quotes=config["USD_QUOTES"], on_coin=on_coin
+    )
+    report.seconds = time.monotonic() - started
+    refresh_aggregates_after(report, items, today)
+    return report
+
+
+def refresh_aggregates_after(report, items, today: date) -> None:
+    """THE single call site of the aggregator (issue 25, items 4-5), once per update run, after the
+    candles are stored: it rewrites market caps, total volumes and supply of those days.
+
+    INTEGRATION: `utilities/aggregates.py` lives on the aggregator's branch. Once it is merged, add
+    `from utilities import aggregates` at the top of this module and replace `return` below with:
+        symbols = [o.symbol for o in report.outcomes if o.stored]
+        if symbols:
+            start = min(item.start for item in items if item.symbol in symbols)
+            aggregates.refresh_aggregates(db.engine, symbols, start, max(i.end for i in items), today=today)
+    """
+    return

@@ -7,6 +7,7 @@ that one folder alone uses live in that folder's `conftest.py`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from tests.support.services import (
 )
 from tests.support.truth import CsvTruth, load_truth
 from tests.support.writable import writable_app
+
+# No test may reach a real exchange: every app, gunicorn and `flask` process a test starts inherits
+# this (the start-up and daily update are off); tests of the update turn it on against a fake.
+os.environ["AUTO_UPDATE"] = "off"
 
 
 @pytest.fixture(scope="session")

@@ -31,12 +31,36 @@ def held_lock(connection: sa.Connection, key: int, *, wait: bool) -> Iterator[bo
 
 
 @contextmanager
+def file_lock(engine: sa.Engine, key: int) -> Iterator[bool]:
+    """Try an exclusive flock on `<database file>.<key>.lock`; True for an in-memory database."""
+    import fcntl
+
+    path = engine.url.database
+    if not path or path == ":memory:" or engine.url.query.get("mode") == "memory":
+        yield True
+        return
+    with open(f"{path}.{key:x}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def exclusive_run(engine: sa.Engine, key: int) -> Iterator[bool]:
     """Yield True when this process may run (it holds the lock), False when another one holds it.
 
-    The lock belongs to a dedicated connection. SQLite has no other host to race with: True."""
+    The lock belongs to a dedicated connection. A SQLite file has no other host to race with, but
+    several processes of this host can (the server's own update, a cron job, `make run` twice):
+    an exclusive file lock beside the database file (released when the process ends)."""
     if engine.dialect.name != "postgresql":
-        yield True
+        with file_lock(engine, key) as held:
+            yield held
         return
     with engine.connect() as connection, held_lock(connection, key, wait=False) as held:
         yield held

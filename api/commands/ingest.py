@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from api.extensions import db
-from api.ingest_service import run_ingest
+from api.ingest_service import run_ingest, run_planned_update
 from utilities.advisory_lock import DAILY_INGEST_LOCK, exclusive_run
 
 
@@ -50,41 +50,99 @@ def one_update_at_a_time(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command("ingest")
-@click.option("--exchange", "exchange_name", default=None, help="ccxt exchange id (default: INGEST_EXCHANGE).")
-@click.option("--symbols", default="", help="Comma-separated markets, e.g. BTC/USDT,ADA/USDT.")
+@click.option(
+    "--exchange", "exchange_name", default=None, help="ccxt exchange id for --symbols (default: INGEST_EXCHANGE)."
+)
+@click.option(
+    "--symbols",
+    default="",
+    help="Markets to fetch by hand (BTC/USDT,ADA/USDT, needs --since); with --update, coins (BTC,ETH).",
+)
 @click.option("--since", callback=parse_day, help="First day, YYYY-MM-DD.")
 @click.option("--until", callback=parse_day, help="Last day, YYYY-MM-DD (default: yesterday, UTC).")
 @click.option("--timeframe", default="1d", type=click.Choice(["1d"]), help="Only daily candles are stored.")
-@click.option("--update", is_flag=True, help="Continue every tracked currency from its latest stored day.")
+@click.option("--update", is_flag=True, help="Bring every tracked coin up to date by the source plan.")
+@click.option(
+    "--at-startup",
+    is_flag=True,
+    help="With --update (the server's own run): seed empty tables first (SEED_ON_STARTUP).",
+)
 @with_appcontext
 @one_update_at_a_time
-def ingest_command(exchange_name, symbols, since, until, timeframe, update) -> None:
-    """Fetch daily OHLCV from an exchange through ccxt and upsert it."""
-    config = current_app.config
-    exchange_name = exchange_name or config["INGEST_EXCHANGE"]
-    until = until or (datetime.now(UTC).date() - timedelta(days=1))
-    quote = config["INGEST_QUOTE"]
-    if update:
-        from utilities.exchange_ingest import latest_stored_days
-
-        latest = latest_stored_days(db.engine)
-        if quote in latest:  # the quote asset itself (USDT/USDT) has no market
-            click.echo(f"{quote}: skipped, it is the quote asset (INGEST_QUOTE)")
-        markets = [
-            (f"{symbol}/{quote}", (day + timedelta(days=1)) if day else config["INGEST_DEFAULT_SINCE"])
-            for symbol, day in sorted(latest.items())
-            if symbol != quote
-        ]
-        markets = [(market, start) for market, start in markets if start <= until]
-    else:
-        if not symbols or since is None:
-            raise click.UsageError("give --symbols and --since, or --update")
-        markets = [(market.strip().upper(), since) for market in symbols.split(",") if market.strip()]
+def ingest_command(exchange_name, symbols, since, until, timeframe, update, at_startup) -> None:
+    """Fetch daily OHLCV from exchanges through ccxt and upsert it."""
+    today = datetime.now(UTC).date()
+    until = until or (today - timedelta(days=1))
     if since and since > until:
         raise click.UsageError("--since is after --until")
-    summaries = run_ingest(exchange_name, markets, until)
+    names = [item.strip().upper() for item in symbols.split(",") if item.strip()]
+    if update:
+        if any("/" in name for name in names):
+            raise click.UsageError("with --update, --symbols names coins (BTC,ETH), not markets (BTC/USDT)")
+        if at_startup:
+            seed_if_empty()
+        update_by_plan(until, names or None)
+        return
+    if not names or since is None:
+        raise click.UsageError("give --symbols and --since, or --update")
+    check_quotes(names)
+    summaries = run_ingest(exchange_name or current_app.config["INGEST_EXCHANGE"], [(m, since) for m in names], until)
     for summary in summaries:
         click.echo(summary.describe())
     failed = [summary for summary in summaries if summary.error]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(summaries)} markets failed (see above)")
+
+
+def check_quotes(markets: list[str]) -> None:
+    """Refuse a non-USD quote before any network call (exit 1 with the reason)."""
+    from utilities.update_plan import NotUsdQuotedError, check_usd_quote
+
+    try:
+        for market in markets:
+            check_usd_quote(market, current_app.config["USD_QUOTES"])
+    except (NotUsdQuotedError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def seed_if_empty() -> None:
+    """The server's own update runs right after boot: load the bundled data first when the tables
+    are empty (the seed lock makes it wait for a worker that is seeding), so it continues from it."""
+    from sqlalchemy import exists, select
+
+    from utilities.schema import record_table
+    from utilities.seeding import seed_from_csv
+
+    config = current_app.config
+    with db.engine.connect() as conn:
+        empty = not conn.execute(select(exists().where(record_table.c.currency_id.isnot(None)))).scalar()
+    if empty and config["SEED_ON_STARTUP"]:
+        result = seed_from_csv(db.engine, config["CSV_SOURCE"])
+        click.echo(f"Seeded {result.records_inserted} records before the update.")
+
+
+def update_by_plan(until: date, coins: list[str] | None) -> None:
+    """`--update`: one line per coin, one summary; exit 1 only for new breakage or nothing reachable."""
+    report = run_planned_update(until, coins)
+    if not report.outcomes:
+        click.echo(f"Every coin is current through {until}: nothing to fetch.")
+        return
+    if report.nothing_reachable:
+        click.echo(
+            f"No exchange is reachable ({', '.join(report.unreachable)}): nothing was fetched; "
+            "the next run tries again."
+        )
+        raise click.ClickException("no exchange reachable")
+    for outcome in report.outcomes:
+        click.echo(outcome.describe())
+    counts = {status: sum(o.status == status for o in report.outcomes) for status in ("active", "delisted", "stale")}
+    stored = sum(o.stored for o in report.outcomes)
+    click.echo(
+        f"{len(report.outcomes)} coins behind, checked through {until}: stored {stored} days; "
+        f"{counts['active']} active, {counts['delisted']} delisted, {counts['stale']} stale; "
+        f"{report.requests} requests in {report.seconds:.1f} s"
+        + (f"; unreachable: {', '.join(report.unreachable)}" if report.unreachable else "")
+    )
+    if report.new_breakage:
+        names = ", ".join(o.symbol for o in report.new_breakage)
+        raise click.ClickException(f"new breakage: {names} had current candles before this run and failed now")

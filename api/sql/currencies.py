@@ -84,6 +84,9 @@ def _catalogue_statement(mode: str) -> Select:
         currency.c.symbol,
         currency.c.circulating_supply,
         currency.c.supply_as_of,
+        currency.c.status,
+        currency.c.status_since,
+        currency.c.status_reason,
         _newest(record.c.marketcap, currency.c.id).label("latest_market_cap"),
     )
     if mode == "symbol":
@@ -106,6 +109,9 @@ def _catalogue_statement(mode: str) -> Select:
         coins.c.latest_market_cap,
         coins.c.circulating_supply,
         coins.c.supply_as_of,
+        coins.c.status,
+        coins.c.status_since,
+        coins.c.status_reason,
         func.row_number().over(order_by=order).label("rank"),
         func.count().over().label("total"),
     ).subquery("ranked")
@@ -122,6 +128,9 @@ def _catalogue_statement(mode: str) -> Select:
             _newest(record.c.marketcap_estimated, ranked.c.id).label("latest_market_cap_estimated"),
             ranked.c.circulating_supply,
             ranked.c.supply_as_of,
+            ranked.c.status,
+            ranked.c.status_since,
+            ranked.c.status_reason,
             ranked.c.rank,
             ranked.c.total,
             # The latest stored day of any coin (one probe), for the X-Data-Through header.
@@ -153,6 +162,10 @@ def _summary(row) -> dict:
         else bool(row.latest_market_cap_estimated),
         "circulating_supply": row.circulating_supply,
         "supply_as_of": row.supply_as_of.isoformat() if row.supply_as_of else None,
+        # Set by each update run: active, delisted or stale since a day, with the reason (docs/data.md).
+        "status": row.status or "active",
+        "status_since": row.status_since.isoformat() if row.status_since else None,
+        "status_reason": row.status_reason,
     }
 
 

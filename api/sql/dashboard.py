@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import Date, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from api.sql.freshness import default_day
 from api.sql.functions import days_before, no_index_lookup
 from api.sql.tables import currency_table, record_table
 
@@ -80,11 +81,11 @@ def _currency_ids(session: Session, symbols: tuple[str, ...]) -> list[int]:
 def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> Select:
     """The ranking statement, built once per shape and reused with new binds (building is costly).
 
-    Binds: `day` (None: the latest stored day), `first_rank`, `last_rank` and, when filtering, `ids`.
+    Binds: `day` (None: the latest day every active coin has, api/sql/freshness.py), `first_rank`,
+    `last_rank` and, when filtering, `ids`.
     """
     record, currency = record_table, currency_table
-    latest_day = select(func.max(record.c.date)).scalar_subquery()
-    target = select(func.coalesce(bindparam("day", type_=Date()), latest_day).label("day")).cte("target")
+    target = select(func.coalesce(bindparam("day", type_=Date()), default_day()).label("day")).cte("target")
     # D, D-1, D-7 and D-30 as four rows (day, days_back), joined to the records of those days.
     days = {back: days_before(target.c.day, back) if back else target.c.day for back in (0, *CHANGE_WINDOWS.values())}
     wanted = union_all(*(select(day.label("day"), literal(back).label("back")) for back, day in days.items())).cte(

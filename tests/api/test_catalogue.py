@@ -25,6 +25,10 @@ def summary(truth: CsvTruth, symbol: str) -> dict:
         if supply_day
         else None,
         "supply_as_of": supply_day.isoformat() if supply_day else None,
+        # The bundled coins start active: no update run has found them delisted or stale.
+        "status": "active",
+        "status_since": None,
+        "status_reason": None,
     }
 
 

@@ -42,6 +42,10 @@ def test_health_and_ready(client):
         "cache": {"backend": "off", "status": "ok"},
         "data_through": "2021-07-06",
         "data_age_days": age,
+        # Every bundled coin ends on 2021-07-06: the stalest active one is the first by symbol.
+        "stalest_coin": {"symbol": "AAVE", "last_day": "2021-07-06", "age_days": age},
+        "stale_coins": 23,
+        "delisted_coins": 0,
     }
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from api.commands import ingest as ingest_cli
 from api.extensions import db
 from utilities.advisory_lock import DAILY_INGEST_LOCK
+from utilities.exchange_ingest import UpdateReport
 
 
 def run_update(app, monkeypatch) -> tuple[object, list]:
-    """Invoke `flask ingest --update` with the exchange replaced by a recorder."""
+    """Invoke `flask ingest --update` with the planned update replaced by a recorder (no exchange)."""
     calls: list = []
-    monkeypatch.setattr(ingest_cli, "run_ingest", lambda name, markets, until, **_: calls.append(markets) or [])
+
+    def recorder(until, coins):
+        calls.append((until, coins))
+        return UpdateReport(outcomes=[], requests=0, nothing_reachable=False, unreachable=[])
+
+    monkeypatch.setattr(ingest_cli, "run_planned_update", recorder)
     result = app.test_cli_runner().invoke(args=["ingest", "--update", "--until", "2021-07-10"])
     return result, calls
 
@@ -20,8 +28,7 @@ def run_update(app, monkeypatch) -> tuple[object, list]:
 def test_update_runs_when_nobody_holds_the_lock(app, monkeypatch):
     result, calls = run_update(app, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert len(calls) == 1
-    assert {market for market, _ in calls[0]} >= {"BTC/USDT", "ETH/USDT"}
+    assert calls == [(date(2021, 7, 10), None)]
 
 
 def test_second_update_on_postgresql_skips_while_the_first_runs(app, monkeypatch):

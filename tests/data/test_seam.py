@@ -38,7 +38,8 @@ def seam_app(request, tmp_path, fake_binance):
     result = app.test_cli_runner().invoke(args=["ingest", "--update", "--until", POST_SEAM.isoformat()])
     assert result.exit_code == 0, result.output
     assert "BTC/USDT: stored 14 days (2021-07-07 .. 2021-07-20)" in result.output
-    assert "USDT: skipped, it is the quote asset" in result.output
+    # USDT is no longer skipped as "the quote asset": the source plan prices it against USD.
+    assert "USDT: skipped" not in result.output and "bitstamp USDT/USD" in result.output
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -8,6 +8,8 @@ class TestConfig(Config):
 
     TESTING = True
     SEED_ON_STARTUP = False
+    # Never reach an exchange from a test: no start-up or daily update.
+    AUTO_UPDATE = False
     # Data tests read the database; the cache and rate-limit tests turn them on explicitly.
     CACHE_TTL = 0
     RATELIMIT_ENABLED = False
