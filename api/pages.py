@@ -10,16 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from api import page_format
-from api.chart import candle_chart
+from api.chart import CandleChart, candle_chart
 from api.errors import ApiError
 from api.extensions import db
 from api.freshness import DATA_THROUGH_HEADER, age_in_days
 from api.sql.currencies import coin_choices
-from api.sql.dashboard import DashboardQuery, dashboard_page
+from api.sql.dashboard import DashboardPage, DashboardQuery, dashboard_page
 from api.sql.history import HistoryQuery, price_history
 from api.sql.tables import latest_day
 from api.v1.params import MIN_DATE, normalise_symbol, parse_date, shown, single
@@ -69,7 +69,7 @@ def parse_page_args(args: MultiDict) -> PageChoice:
 
 
 @blueprint.get("/")
-def dashboard_page_view() -> Response | tuple[str, int, dict[str, str]]:
+def dashboard_page_view() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Every coin on a day (the dashboard endpoint's rows) and one coin's candles over a range."""
     coins = coin_choices(db.session)
     try:
@@ -111,12 +111,12 @@ def dashboard_page_view() -> Response | tuple[str, int, dict[str, str]]:
     )
 
 
-def coins_on(day: date | None):
+def coins_on(day: date | None) -> DashboardPage:
     """Every coin's dashboard row on `day` (None: the latest), largest market cap first."""
     return dashboard_page(db.session, DashboardQuery(symbols=None, day=day, order_by="market_cap", per_page=1000))
 
 
-def coin_chart(coin: str, day: date | None, chart_range: str):
+def coin_chart(coin: str, day: date | None, chart_range: str) -> CandleChart | None:
     """The coin's candles up to `day` over the range: daily for up to a year, weekly for `all`."""
     if RANGES[chart_range] is None:
         history = price_history(db.session, HistoryQuery(symbol=coin, start=MIN_DATE, end=day, interval="1w"))

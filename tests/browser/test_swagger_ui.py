@@ -64,9 +64,24 @@ def as_screen(browser, width: int) -> None:
 
 
 def press(browser, element) -> None:
-    """Click a button in the middle of the screen: near the bottom edge of a phone, the layout
-    still settling can put another element over it."""
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    """Click a button once the page stands still: after a deep link Swagger UI scrolls to the
+    operation while it lays out, and a click at a moving button lands on whatever is there. A real
+    click, not a scripted one: it blurs the field typed in, which flushes Swagger UI's debounce."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    last: list = []
+
+    def settled(driver) -> bool:
+        where = driver.execute_script(
+            "arguments[0].scrollIntoView({block: 'center'});"
+            "return [window.scrollY, arguments[0].getBoundingClientRect().top];",
+            element,
+        )
+        still = where == last
+        last[:] = where
+        return still
+
+    WebDriverWait(browser, 10, poll_frequency=0.3).until(settled)
     element.click()
 
 
