@@ -255,3 +255,11 @@ def test_a_write_through_api_v1_reaches_the_cached_answers(writable):
     fresh = client.get(url)
     assert fresh.get_json() == {"aaa": {"usd": 3.2}} and fresh.headers["X-Data-Through"] == "2021-01-04"
     assert client.get("/compat/krispyto/search?name=aaa").headers["X-Data-Through"] == "2021-01-04"
+
+
+def test_a_database_error_is_a_500_in_coingeckos_shape(tmp_path):
+    client = make_app(f"sqlite:///{tmp_path / 'empty.sqlite'}").test_client()
+    for path in ("/coins/markets?vs_currency=usd", "/coins/bitcoin/market_chart?vs_currency=usd&days=1"):
+        answer = client.get("/api/v3" + path)
+        assert answer.status_code == 500
+        assert answer.get_json() == {"error": "Database connection error"}

@@ -182,3 +182,12 @@ def test_answers_come_from_the_shared_cache(seeded_database_url, tmp_path):
     assert [answer.get_json() for answer in missing] == [
         {"error": "No currency found with name or symbol 'nocoin'."}
     ] * 2
+
+
+def test_a_database_error_is_a_500_with_error(tmp_path):
+    """The reference lists 500 "Database connection error": the app's own 500, in the client's shape."""
+    client = make_app(f"sqlite:///{tmp_path / 'empty.sqlite'}").test_client()
+    for path in ("/dashboard?id=all&date=2021-07-06&order_by=price&order_type=asc", "/search?name=btc"):
+        answer = client.get(BASE + path, headers=JSON_GET)
+        assert answer.status_code == 500
+        assert answer.get_json() == {"error": "Database connection error"}
