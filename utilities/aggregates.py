@@ -137,7 +137,10 @@ def refresh_aggregates(
     today: date,
     client: CoinGeckoClient | None = None,
 ) -> AggregateReport:
-    """Bring the market cap and volume of these coins' stored days in [start, end] to their meaning."""
+    """Bring the market cap and volume of these coins' stored days in [start, end] to their meaning.
+
+    `symbols` are stored coin symbols (`BTC`, not `BTC/USDT`); `today` is the UTC day of the run
+    (never stored: incomplete). Pass the app's engine so the commits invalidate cached reads."""
     client = client or client_from_config()
     plan = load_source_plan()
     report = AggregateReport()
