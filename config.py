@@ -154,6 +154,8 @@ class Config:
     # Authentication and write endpoints.
     READ_AUTH = _flag("READ_AUTH", False)
     TOKEN_TTL = _int("TOKEN_TTL", 3600)
+    # Seconds after a password login during which its token may renew itself (Bearer on POST /tokens).
+    TOKEN_RENEWAL_MAX = _int("TOKEN_RENEWAL_MAX", 7 * 24 * 3600)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_CANDLES_PER_WRITE = _int("MAX_CANDLES_PER_WRITE", 10_000)
     # Rate limits (Flask-Limiter): storage on REDIS_URL when set, in memory otherwise.

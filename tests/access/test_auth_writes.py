@@ -13,6 +13,7 @@ from tests.support.apps import make_app
 from tests.support.writable import (
     GOOD_CANDLES,
     PASSWORDS,
+    ROLES,
     basic,
     bearer,
     database_state,
@@ -49,7 +50,7 @@ def test_token_lifecycle(writable):
     assert revoked.status_code == 401
     assert client.delete("/api/v1/tokens", headers=bearer(token)).status_code == 401
     assert client.post("/api/v1/tokens", headers=basic("wes", "wrong")).status_code == 401
-    assert client.post("/api/v1/tokens", headers=bearer(token_for(client, "wes"))).status_code == 401  # Basic only
+    assert client.post("/api/v1/tokens", headers=bearer(token_for(client, "wes"))).status_code == 201  # renewal
     assert client.post("/api/v1/tokens").status_code == 401
 
 
@@ -132,9 +133,11 @@ def test_write_endpoint_permissions(writable, method, path, body, allowed):
     ]
     assert [r.status_code for r in refused] == [401] * 5
     assert all(r.headers["WWW-Authenticate"] for r in refused)
+    needed = "admin" if allowed == {"ann"} else "writer or admin"
     for name in {"rea", "wes", "ann"} - allowed:
         forbidden = call(basic(name))
-        assert forbidden.status_code == 403 and forbidden.get_json() == {"detail": "Your role may not do this"}
+        detail = f"Your role may not do this: it needs {needed} (yours is {ROLES[name]})"
+        assert forbidden.status_code == 403 and forbidden.get_json() == {"detail": detail}
     assert database_state(writable) == before  # nothing written by any refused call
 
     name = sorted(allowed)[0]
