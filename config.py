@@ -185,6 +185,7 @@ class Config:
     # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
     ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)
     ON_DEMAND_JOBS_PER_HOUR = _int("ON_DEMAND_JOBS_PER_HOUR", 20)
+    ON_DEMAND_JOBS_PER_HOUR_TOTAL = _int("ON_DEMAND_JOBS_PER_HOUR_TOTAL", 200)  # all clients together
     # Quote assets whose prices and volumes count as US dollars; ingestion refuses any other quote.
     USD_QUOTES = tuple(item.upper() for item in _list("USD_QUOTES")) or ("USD", "USDT", "USDC", "BUSD")
     # Freshness: the page shows a stale notice when the latest stored day is older than this many days.
