@@ -70,8 +70,8 @@ def test_a_request_over_the_quota_queues_nothing(backfill):
     client = backfill(ON_DEMAND_JOBS_PER_HOUR=3).test_client()
     refused = dashboard(client, UNKNOWN)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 3600
-    assert "none queued" in refused.get_json()["detail"]
     assert queued(backfill) == 0
+    assert "none queued" in refused.get_json()["detail"]
     accepted = dashboard(client, UNKNOWN[:3])
     assert accepted.status_code == 202 and len(accepted.get_json()["jobs"]) == 3
     assert queued(backfill) == 3
