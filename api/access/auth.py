@@ -9,7 +9,9 @@ what a writer may, and a writer what a reader may.
 
 Failed logins are throttled here too (`api.access.login_throttle`), on every route that checks
 credentials, and a verified Basic password is remembered briefly (`VerdictCache`) so that reads
-with Basic do not pay for scrypt every time.
+with Basic do not pay for scrypt every time. Schemes are matched case-insensitively (RFC 9110),
+a 403 names the roles the route needs, and a token may renew itself (`issue_token`), so an
+attacker holding the account lock cannot lock out a user who holds a token (docs/security.md).
 """
 
 from __future__ import annotations
@@ -320,7 +322,7 @@ def issue_token(user: User, renewed: Token | None = None) -> tuple[str, Token]:
         renewable_until = now + timedelta(seconds=current_app.config["TOKEN_RENEWAL_MAX"])
     else:
         renewable_until = as_utc(renewed.renewable_until)
-    expires_at = min(now + ttl, renewable_until) if renewed is not None else now + ttl
+    expires_at = min(now + ttl, renewable_until)  # no token outlives its chain's bound
     stored = Token(user=user, token_hash=hash_token(token), expires_at=expires_at, renewable_until=renewable_until)
     db.session.add(stored)
     db.session.commit()
