@@ -154,6 +154,8 @@ class Config:
     # Authentication and write endpoints.
     READ_AUTH = _flag("READ_AUTH", False)
     TOKEN_TTL = _int("TOKEN_TTL", 3600)
+    # Seconds after a password login during which its token may renew itself (Bearer on POST /tokens).
+    TOKEN_RENEWAL_MAX = _int("TOKEN_RENEWAL_MAX", 7 * 24 * 3600)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_CANDLES_PER_WRITE = _int("MAX_CANDLES_PER_WRITE", 10_000)
     # Rate limits (Flask-Limiter): storage on REDIS_URL when set, in memory otherwise.
@@ -202,6 +204,7 @@ class Config:
     COINGECKO_API_URL = os.environ.get("COINGECKO_API_URL", "").strip() or "https://api.coingecko.com/api/v3"
     COINGECKO_API_KEY = os.environ.get("COINGECKO_API_KEY", "").strip() or None
     COINGECKO_DEADLINE = _int("COINGECKO_DEADLINE", 60)
+    ON_DEMAND_JOBS_PER_HOUR_TOTAL = _int("ON_DEMAND_JOBS_PER_HOUR_TOTAL", 200)  # all clients together
     # Quote assets whose prices and volumes count as US dollars; ingestion refuses any other quote.
     USD_QUOTES = tuple(item.upper() for item in _list("USD_QUOTES")) or ("USD", "USDT", "USDC", "BUSD")
     # Freshness: the page shows a stale notice when the latest stored day is older than this many days.

@@ -1,8 +1,14 @@
 """On-demand backfill jobs on Redis (RQ): enqueue once per symbol, report status, run them.
 
-Bounded: one request queues at most ON_DEMAND_MAX_SYMBOLS jobs, each client creates at most
-ON_DEMAND_JOBS_PER_HOUR new ones (a fixed hourly window counted in Redis), and Redis calls time
-out after a second. Redis failing is `JobsUnavailable` (the caller answers 503), never a 500.
+Bounded: one request queues at most ON_DEMAND_MAX_SYMBOLS jobs; each client creates at most
+ON_DEMAND_JOBS_PER_HOUR new ones and all clients together ON_DEMAND_JOBS_PER_HOUR_TOTAL (fixed
+hourly windows counted in Redis). A request's whole quota is taken at once, atomically, before
+anything is queued: a refused request queues nothing. Redis calls time out after a second; Redis
+failing is `JobsUnavailable` (the caller answers 503), never a 500.
+
+Job ids are random (128 bits: knowing a symbol does not tell its job), so a job's status and error
+line are readable only by whoever was given the id; a symbol's running job is found through a
+pointer key. The client address is in no key: quota keys carry HMAC-SHA256(SECRET_KEY, address).
 
 Imported by the dashboard (enqueue), `GET /api/v1/jobs/<id>` (status) and `flask worker` (run);
 the job itself calls `api.ingest_service.run_planned_update`, which never imports this module. RQ finds
@@ -11,7 +17,10 @@ the job function by its dotted path (`JOB_FUNCTION`), so renaming it means chang
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -59,8 +68,19 @@ def _rq_safe(text: str) -> str:
     return _UNSAFE_FOR_RQ.sub(lambda match: f"_{ord(match.group()):02x}", text)
 
 
-def job_id_for(symbol: str) -> str:
-    return f"{_rq_safe(current_app.config['CACHE_KEY_PREFIX'])}-backfill-{_rq_safe(symbol)}"
+def new_job_id() -> str:
+    """A job id nobody can guess: the prefix, then 128 random bits (RQ-safe characters)."""
+    return f"{_rq_safe(current_app.config['CACHE_KEY_PREFIX'])}-backfill-{secrets.token_hex(16)}"
+
+
+def _key(kind: str, part: str) -> str:
+    return f"{current_app.config['CACHE_KEY_PREFIX']}:backfill-{kind}:{part}"
+
+
+def _client_digest(client: str) -> str:
+    """The client address as a keyed hash: Redis never holds it in clear."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, client.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _active(job_id: str, connection) -> bool:
@@ -74,45 +94,72 @@ def _active(job_id: str, connection) -> bool:
     return existing.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED)
 
 
-def _take_quota(connection, client: str) -> None:
-    """Count one new job for `client` in this hour's window; JobQuotaExceeded past the limit."""
-    limit = current_app.config["ON_DEMAND_JOBS_PER_HOUR"]
+# Both windows checked, then both counted, in one atomic step: 0 taken, 1 client full, 2 all full.
+TAKE_QUOTA = """
+local n = tonumber(ARGV[1])
+if tonumber(redis.call('GET', KEYS[1]) or '0') + n > tonumber(ARGV[2]) then return 1 end
+if tonumber(redis.call('GET', KEYS[2]) or '0') + n > tonumber(ARGV[3]) then return 2 end
+redis.call('INCRBY', KEYS[1], n)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('INCRBY', KEYS[2], n)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return 0
+"""
+
+
+def _take_quota(connection, client: str, count: int) -> None:
+    """Count `count` new jobs for `client` and for all this hour; past a limit JobQuotaExceeded, none counted."""
+    config = current_app.config
     window = int(time.time()) // 3600
-    key = f"{current_app.config['CACHE_KEY_PREFIX']}:backfill-quota:{client}:{window}"
-    pipeline = connection.pipeline()
-    pipeline.incr(key)
-    pipeline.expire(key, 3600)
-    count, _ = pipeline.execute()
-    if count > limit:
+    keys = [_key("quota", f"{_client_digest(client)}:{window}"), _key("quota-total", str(window))]
+    limits = [count, config["ON_DEMAND_JOBS_PER_HOUR"], config["ON_DEMAND_JOBS_PER_HOUR_TOTAL"], 3600]
+    if connection.eval(TAKE_QUOTA, 2, *keys, *limits) != 0:
         raise JobQuotaExceeded(retry_after=(window + 1) * 3600 - int(time.time()))
 
 
-def enqueue_backfill(symbol: str, client: str) -> str:
-    """Queue one backfill of `symbol`, unless one is already queued or running: its id either way.
+def _running_job(connection, symbol: str) -> str | None:
+    """The id of `symbol`'s queued or running job, if any."""
+    pointer = connection.get(_key("symbol", _rq_safe(symbol)))
+    job_id = pointer.decode() if pointer else None
+    return job_id if job_id and _active(job_id, connection) else None
 
-    A new job counts against `client`'s hourly quota (JobQuotaExceeded); Redis failing is
-    JobsUnavailable.
+
+def enqueue_backfills(symbols: list[str], client: str) -> dict[str, str]:
+    """Queue one backfill per symbol that has none queued or running: {symbol: job id} for all.
+
+    The new jobs' quota is taken for the whole request first (JobQuotaExceeded: nothing queued);
+    Redis failing is JobsUnavailable.
     """
-    job_id = job_id_for(symbol)
     connection = _connection()
     try:
-        if _active(job_id, connection):
-            return job_id
-        _take_quota(connection, client)
-        _queue().enqueue(
-            JOB_FUNCTION,
-            symbol,
-            job_id=job_id,
-            result_ttl=3600,
-            failure_ttl=3600,
-            job_timeout=1800,
-            description=f"backfill {symbol}",
-        )
+        jobs = {symbol: _running_job(connection, symbol) for symbol in symbols}
+        missing = [symbol for symbol, job_id in jobs.items() if job_id is None]
+        if missing:
+            _take_quota(connection, client, len(missing))
+        for symbol in missing:
+            job_id = new_job_id()
+            _queue().enqueue(
+                JOB_FUNCTION,
+                symbol,
+                job_id=job_id,
+                result_ttl=3600,
+                failure_ttl=3600,
+                job_timeout=1800,
+                description=f"backfill {symbol}",
+            )
+            # After the job exists: a reader of the pointer always finds it. Kept as long as the job may run.
+            connection.set(_key("symbol", _rq_safe(symbol)), job_id, ex=1800 + 3600)
+            jobs[symbol] = job_id
     except RedisError as error:
         raise JobsUnavailable(str(error)) from error
     finally:
         connection.close()
-    return job_id
+    return jobs
+
+
+def enqueue_backfill(symbol: str, client: str) -> str:
+    """One symbol's `enqueue_backfills`: its job id."""
+    return enqueue_backfills([symbol], client)[symbol]
 
 
 def job_status(job_id: str) -> dict | None:

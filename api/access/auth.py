@@ -9,7 +9,9 @@ what a writer may, and a writer what a reader may.
 
 Failed logins are throttled here too (`api.access.login_throttle`), on every route that checks
 credentials, and a verified Basic password is remembered briefly (`VerdictCache`) so that reads
-with Basic do not pay for scrypt every time.
+with Basic do not pay for scrypt every time. Schemes are matched case-insensitively (RFC 9110),
+a 403 names the roles the route needs, and a token may renew itself (`issue_token`), so an
+attacker holding the account lock cannot lock out a user who holds a token (docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import NoReturn
 
 from flask import Flask, Response, current_app, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -37,9 +39,53 @@ from api.extensions import db
 from api.models import Token, User
 
 log = logging.getLogger(__name__)
-basic_auth = HTTPBasicAuth(realm="crypto-api")
-token_auth = HTTPTokenAuth(scheme="Bearer", realm="crypto-api")
-auth = MultiAuth(basic_auth, token_auth)
+
+
+def auth_scheme_presented() -> str:
+    """The Authorization header's scheme, lower-cased: RFC 9110 11.1 makes schemes case-insensitive."""
+    return request.headers.get("Authorization", "").strip().split(" ", 1)[0].lower()[:16]
+
+
+class BasicAuth(HTTPBasicAuth):
+    """Flask-HTTPAuth's Basic, choosing itself for `basic`, `Basic`, `BASIC`... (it compares case-sensitively)."""
+
+    def is_compatible_auth(self, headers) -> bool:
+        return auth_scheme_presented() == "basic"
+
+    def get_auth(self):
+        # Its parser ignores the scheme: "Bearer <base64 of a:b>" must not be read as Basic credentials.
+        return super().get_auth() if auth_scheme_presented() == "basic" else None
+
+
+class TokenAuth(HTTPTokenAuth):
+    """Flask-HTTPAuth's Bearer, chosen for `bearer` as for `Bearer` (Werkzeug already parses either)."""
+
+    def is_compatible_auth(self, headers) -> bool:
+        return auth_scheme_presented() == "bearer"
+
+
+class RoleAuth(MultiAuth):
+    """Basic or Bearer; remembers the roles a view needs, so that a 403 can say which."""
+
+    def login_required(self, f=None, role=None, optional=None):
+        checked = super().login_required(role=role, optional=optional)
+
+        def decorator(view):
+            guarded = checked(view)
+
+            @functools.wraps(view)
+            def decorated(*args, **kwargs):
+                g.required_roles = role
+                return guarded(*args, **kwargs)
+
+            return decorated
+
+        return decorator(f) if f is not None else decorator
+
+
+basic_auth = BasicAuth(realm="crypto-api")
+token_auth = TokenAuth(scheme="Bearer", realm="crypto-api")
+auth = RoleAuth(basic_auth, token_auth)
 
 CHALLENGES = 'Basic realm="crypto-api", Bearer realm="crypto-api"'
 # The HTML page asks browsers for Basic only: that is the challenge they show a login dialog for.
@@ -206,7 +252,7 @@ def auth_error(status: int) -> NoReturn:
             "Forbidden", extra={"user": user.name if user else None, "endpoint": request.endpoint, "reason": "role"}
         )
         # The Bearer challenge a 403 has always carried (Flask-HTTPAuth's wrapper used to add it).
-        raise ApiError(403, "Your role may not do this", headers={"WWW-Authenticate": BEARER_CHALLENGE})
+        raise ApiError(403, forbidden_detail(user), headers={"WWW-Authenticate": BEARER_CHALLENGE})
     if request.headers.get("Authorization", "").strip():
         if throttle := current_app.extensions["login_throttle"]:
             throttle.failed(presented_account(), client_address())
@@ -216,8 +262,14 @@ def auth_error(status: int) -> NoReturn:
     raise ApiError(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-def auth_scheme_presented() -> str:
-    return request.headers.get("Authorization", "").strip().split(" ", 1)[0].lower()[:16]
+def forbidden_detail(user: User | None) -> str:
+    """The 403's detail: which roles the route needs and which one the caller has."""
+    needed = g.get("required_roles")
+    if isinstance(needed, str):
+        needed = [needed]
+    if not needed:
+        return "Your role may not do this"
+    return f"Your role may not do this: it needs {' or '.join(needed)} (yours is {user.role if user else 'none'})"
 
 
 def authorize_request() -> Response | None:
@@ -257,14 +309,44 @@ def register_auth(app: Flask) -> None:
     )
 
 
-def issue_token(user: User) -> tuple[str, Token]:
-    """A new random token for `user`; only its hash is stored."""
+def issue_token(user: User, renewed: Token | None = None) -> tuple[str, Token]:
+    """A new random token for `user`; only its hash is stored.
+
+    After a password login the token may be renewed (with itself, `POST /api/v1/tokens` with
+    Bearer) until TOKEN_RENEWAL_MAX seconds after that login; a renewal inherits that bound.
+    """
+    now = datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     ttl = timedelta(seconds=current_app.config["TOKEN_TTL"])
-    stored = Token(user=user, token_hash=hash_token(token), expires_at=datetime.now(UTC) + ttl)
+    if renewed is None:
+        renewable_until = now + timedelta(seconds=current_app.config["TOKEN_RENEWAL_MAX"])
+    else:
+        renewable_until = as_utc(renewed.renewable_until)
+    expires_at = min(now + ttl, renewable_until)  # no token outlives its chain's bound
+    stored = Token(user=user, token_hash=hash_token(token), expires_at=expires_at, renewable_until=renewable_until)
     db.session.add(stored)
     db.session.commit()
     return token, stored
+
+
+def renewable(stored: Token) -> bool:
+    """Whether this (valid) token may mint its successor: a token from before 0006 may not."""
+    return stored.renewable_until is not None and as_utc(stored.renewable_until) > datetime.now(UTC)
+
+
+def remember_address(user: User) -> None:
+    """Mark the caller's address as one this user logs in from (the account lock spares it)."""
+    if throttle := current_app.extensions["login_throttle"]:
+        throttle.succeeded(user.name, client_address())
+
+
+def revoke_user_tokens(session: Session, user: User) -> int:
+    """Revoke every live token of `user` (a password change, a lost laptop); the number revoked."""
+    now = datetime.now(UTC)
+    result = session.execute(
+        update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return result.rowcount
 
 
 def revoke_token(stored: Token) -> None:

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis
 from limits import parse
@@ -55,6 +56,18 @@ class Locked:
 
     rule: Rule
     retry_after: int
+
+
+class CounterStore(Protocol):
+    """Where the throttle keeps its counters and locks: the policy above never depends on which."""
+
+    def incr(self, key: str, expiry: float) -> int: ...
+
+    def ttl(self, key: str) -> float: ...
+
+    def set(self, key: str, seconds: float) -> None: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 class MemoryCounters:
@@ -134,8 +147,8 @@ class LoginThrottle:
             "account": Rule.parse("account", account),
         }
         self.base, self.cap, self.prefix = base, cap, prefix
-        self.memory = MemoryCounters()
-        self.shared = RedisCounters(redis_url, timeout) if redis_url else None
+        self.memory: CounterStore = MemoryCounters()
+        self.shared: CounterStore | None = RedisCounters(redis_url, timeout) if redis_url else None
 
     def _key(self, kind: str, *parts: str) -> str:
         """Keys carry a keyed hash, never a user name or address in clear."""

@@ -37,16 +37,18 @@ def queue_backfills(symbols: list[str]) -> Response:
     Bounded: more unknown symbols than ON_DEMAND_MAX_SYMBOLS is the plain 404; a client past its
     hourly job quota gets 429; Redis down is 503. Nothing here can hold a worker for long.
     """
-    from api.backfill_jobs import JobQuotaExceeded, JobsUnavailable, enqueue_backfill
+    from api.backfill_jobs import JobQuotaExceeded, JobsUnavailable, enqueue_backfills
 
     most = current_app.config["ON_DEMAND_MAX_SYMBOLS"]
     if len(symbols) > most:
         detail = f"Unknown symbol(s): {', '.join(symbols)} (on-demand backfill takes at most {most} per request)"
         raise ApiError(404, detail)
     try:
-        jobs = {symbol: enqueue_backfill(symbol, request.remote_addr or "unknown") for symbol in symbols}
+        jobs = enqueue_backfills(symbols, request.remote_addr or "unknown")  # all or nothing
     except JobQuotaExceeded as exceeded:
-        detail = "Too many backfill jobs from this client this hour; retry after Retry-After"
+        detail = (
+            "Too many backfill jobs this hour (from this client, or from all); none queued; retry after Retry-After"
+        )
         raise ApiError(429, detail, headers={"Retry-After": str(exceeded.retry_after)}) from None
     except JobsUnavailable:
         detail = "Backfill queue unavailable (Redis not answering); retry later"

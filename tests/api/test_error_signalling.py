@@ -60,7 +60,8 @@ def test_auth_errors_keep_body_and_challenge(writable):
         assert refused.status_code == 401 and refused.get_json() == AUTH_REQUIRED
         assert refused.headers.get_all("WWW-Authenticate") == [CHALLENGES]
     forbidden = client.delete("/api/v1/currencies/AAA", headers=basic("wes"))
-    assert forbidden.status_code == 403 and forbidden.get_json() == {"detail": "Your role may not do this"}
+    detail = "Your role may not do this: it needs admin (yours is writer)"
+    assert forbidden.status_code == 403 and forbidden.get_json() == {"detail": detail}
     # As before errors were raised: Flask-HTTPAuth's wrapper stamped its Bearer challenge on the 403.
     assert forbidden.headers.get_all("WWW-Authenticate") == ['Bearer realm="crypto-api"']
 

@@ -15,7 +15,8 @@ def test_every_command_and_subcommand_is_registered(app):
     commands = app.cli.list_commands(click.Context(app.cli))
     assert set(commands) >= {"seed", "users", "tokens", "ingest", "worker", "data", "db"}
     context = click.Context(app.cli)
-    assert set(app.cli.get_command(context, "users").commands) == {"create", "list", "delete"}
+    users = {"create", "list", "delete", "set-password", "set-role", "revoke-tokens"}
+    assert set(app.cli.get_command(context, "users").commands) == users
     assert set(app.cli.get_command(context, "tokens").commands) == {"purge"}
     assert set(app.cli.get_command(context, "data").commands) == {"report"}
 

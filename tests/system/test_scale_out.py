@@ -30,7 +30,7 @@ from tests.support.writable import basic
 pytestmark = pytest.mark.scale
 
 WORKERS = 2
-WRITER, PASSWORD = "scale-writer", "scale-writer-password"
+WRITER, PASSWORD = "scale-writer", "scale-out-pass-7Hq2"  # the policy refuses one containing the name
 TOKENS_PER_MINUTE = 6
 READ_PATHS = (
     "/api/v1/dashboard?id=all",
