@@ -11,13 +11,12 @@ from api.errors import ApiError, InvalidParams
 from api.sql.currencies import CatalogueQuery
 from api.sql.dashboard import DashboardQuery
 from api.sql.history import INTERVALS, HistoryQuery
+from utilities.value_bounds import MIN_DATE, SYMBOL_PATTERN
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 MAX_SYMBOLS = 1000
-MIN_DATE = date(1900, 1, 1)
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
 # ASCII digits only, and the whole string: `\d` admits other scripts' digits and `$` a final newline.
 DATE_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 
