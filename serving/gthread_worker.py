@@ -65,6 +65,18 @@ class BufferedSocket:
         return b"\r\n\r\n" in self.buffered or len(self.buffered) > MAX_BUFFERED_HEADER_BYTES
 
 
+def expects_continue(head: bytes) -> bool:
+    """Whether an HTTP/1.1 client waits for `100 Continue` before sending its body (curl does,
+    for bodies over 1 KiB, for up to a second)."""
+    lines = head.split(b"\r\n")
+    if not lines[0].endswith(b"HTTP/1.1"):
+        return False
+    return any(
+        name.strip().lower() == b"expect" and value.strip().lower() == b"100-continue"
+        for name, _, value in (line.partition(b":") for line in lines[1:])
+    )
+
+
 def body_framing(head: bytes) -> int | None:
     """The announced body: its Content-Length, UNKNOWN for chunked, None when the parser must
     judge the headers (malformed or conflicting framing: gunicorn answers 400 without a body)."""
@@ -122,6 +134,7 @@ def canned(status: str, detail: str) -> bytes:
 
 
 TOO_LARGE = canned("413 Content Too Large", f"The request body is larger than {MAX_BODY_BYTES} bytes")
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 BUSY = canned("503 Service Unavailable", "Too many request bodies arriving at once; retry shortly")
 
 
@@ -239,6 +252,11 @@ class HeaderBufferingWorker(ThreadWorker):
             self._dispatch(conn, client)
             return False
         sock.body_start, sock.body_size = end + 4, size
+        if len(sock.buffered) == sock.body_start and expects_continue(bytes(sock.buffered[:end])):
+            # The body is buffered here, so the interim answer is sent here too (gunicorn sends its
+            # own later; RFC 9110 15.2: a client accepts more than one 1xx).
+            with contextlib.suppress(OSError):
+                sock._sock.send(CONTINUE)
         self.buffered_body_bytes += len(sock.buffered) - sock.body_start
         conn.timeout = time.monotonic() + BODY_TIMEOUT_S
         return True

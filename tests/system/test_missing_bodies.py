@@ -166,3 +166,19 @@ def test_an_oversized_chunked_body_is_413(gunicorn_port):
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.split()[1] == b"413"
     assert "larger than" in json.loads(body)["detail"]
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_its_body(gunicorn_port):
+    """curl waits for `100 Continue` before a body over 1 KiB: the buffering worker answers it
+    (else every such upload would wait for the client's own timeout)."""
+    body = json.dumps({"name": "Zeta" * 300, "symbol": "ZZZ"}).encode()
+    expect = b"Expect: 100-continue\r\nContent-Length: %d\r\n" % len(body)
+    head = MISSING_BODY.replace(b"Content-Length: 100\r\n", expect)
+    with socket.create_connection(("127.0.0.1", gunicorn_port), timeout=PROBE_TIMEOUT_S) as sock:
+        sock.sendall(head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert b"HTTP/1.1 401 " in data  # the app read the body's headers and asked for credentials
