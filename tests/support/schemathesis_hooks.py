@@ -50,12 +50,12 @@ def _valid_candles(candles: list) -> list:
         if not isinstance(candle, dict):
             kept.append(candle)
             continue
-        if candle.get("date") in seen:
-            continue
-        seen.add(candle.get("date"))
         day, today = _day(candle.get("date")), datetime.now(UTC).date()
         if day and day > today:
             candle["date"] = today.isoformat()
+        if candle.get("date") in seen:
+            continue
+        seen.add(candle.get("date"))
         for field in ("open", "high", "low", "close"):
             price = candle.get(field)
             if isinstance(price, int | float) and not isinstance(price, bool) and 0 < price < 1e-12:
