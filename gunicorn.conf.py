@@ -13,7 +13,7 @@ import os
 import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# gthread that buffers request headers in its main thread: slow clients cannot hold threads.
+# gthread that buffers request headers and bodies in its main thread: slow clients cannot hold threads.
 worker_class = "serving.gthread_worker.HeaderBufferingWorker"
 threads = max(1, int(os.environ.get("GUNICORN_THREADS") or 8))
 if (os.environ.get("REDIS_URL") or "").strip():

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import ParamSpec
 
-from flask import Flask, Response
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from flask import Flask, Response, request
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 
@@ -67,8 +67,22 @@ def handle_http_exception(error: HTTPException) -> Response:
     return error_response(error.code or 500, detail or error.name, headers=headers)
 
 
+def handle_data_error(error: DataError) -> Response:
+    """400: the database refused a value (out of range, too long, not a valid date): the client's
+    input, never a 500. Names the column when the driver reports it, else the body or query."""
+    db.session.rollback()
+    diagnostics = getattr(error.orig, "diag", None)
+    field = getattr(diagnostics, "column_name", None) or ("body" if request.content_length else "query")
+    reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "a value is out of range"
+    log.warning("Database refused a value (%s): %s", field, reason)
+    message = f"holds a value the database cannot store or compute with ({reason[:120]})"
+    return error_response(400, f"Invalid request parameters: {field}: {message}", {field: message})
+
+
 def handle_database_error(error: SQLAlchemyError) -> Response:
     """500 without internals; connection failures get the message clients can act on."""
+    if isinstance(error, DataError):
+        return handle_data_error(error)
     db.session.rollback()
     # A full pool (every connection held past DATABASE_POOL_TIMEOUT) is the database being slow.
     connection_lost = isinstance(error, PoolTimeoutError) or (

@@ -28,6 +28,15 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 # A caller's request id is echoed only when it is short and plain (no log injection).
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # whole value (fullmatch: `$` lets "\n" end it)
 METRICS_PREFIX = "crypto_api"
+# The only `method` label values: any other method a client makes up (`XQWERTY /health`) is
+# counted as "other", so no client can add series to /metrics (each costs about 2 KB).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+
+
+def method_label(method: str) -> str:
+    """The request's method as a metric label: itself when standard, else one shared value."""
+    return method if method in KNOWN_METHODS else OTHER_METHOD
 
 
 class LogLineFormatter(JsonFormatter):
@@ -109,6 +118,9 @@ class RequestMetrics:
         if g.get("metrics_recorded"):
             return
         g.metrics_recorded = True
+        # Bounded labels: the method (above), the endpoint (a route's name, or None when no route
+        # matched) and the status (the app's own codes, under 600).
+        method = method_label(method)
         key = (method, endpoint, status)
         children = self._children.get(key)
         if children is None:  # the first request of this kind; label values as the exporter wrote them
@@ -128,7 +140,7 @@ class RequestMetrics:
         def count_exception(exception: BaseException | None = None) -> None:
             if exception is None or hasattr(request, "prom_do_not_track"):
                 return
-            self.exceptions.labels(method=request.method, status=500).inc()
+            self.exceptions.labels(method=method_label(request.method), status=500).inc()
             started = g.get("started")
             self.record(request.method, request.endpoint, 500, time.perf_counter() - started if started else None)
 

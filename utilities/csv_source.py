@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -16,10 +15,25 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
+from utilities.value_bounds import (
+    MAX_MARKET_CAP,
+    MAX_NAME_LENGTH,
+    MAX_PRICE,
+    MAX_VOLUME,
+    MIN_PRICE,
+    SYMBOL_PATTERN,
+    day_problem,
+    name_problem,
+    utc_today,
+    value_problem,
+)
+
 # Order of the values in each `CoinHistory.rows` tuple.
 RECORD_FIELDS = ("date", "open", "high", "low", "close", "volume", "marketcap")
 EXPECTED_HEADER = ["SNo", "Name", "Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketcap"]
 NUMBER_COLUMNS = ("Open", "High", "Low", "Close", "Volume", "Marketcap")
+# The bound of each column, in the order of NUMBER_COLUMNS (utilities/value_bounds.py).
+BOUND_FIELDS = ("open", "high", "low", "close", "volume", "market_cap")
 URL_TIMEOUT_SECONDS = 30
 
 
@@ -38,30 +52,64 @@ class CoinHistory:
 
 
 def _numbers(values: list[str], where: str) -> list[float]:
-    """Parse floats (scientific notation included); reject NaN, infinities and negatives."""
+    """Parse floats (scientific notation included) within the API's bounds (docs/limits.md),
+    with low <= open, close <= high as the API requires of a candle."""
     try:
         numbers = [float(value) for value in values]
-        # One check for the common case: a NaN or infinity makes the sum non-finite.
-        if math.isfinite(sum(numbers)) and min(numbers) >= 0:
+        open_, high, low, close, volume, marketcap = numbers
+        # One test for the common case (NaN fails every comparison); the loop below says what is wrong.
+        if (
+            MIN_PRICE <= low <= open_ <= high <= MAX_PRICE  # not min()/max(): min(1, nan) is 1
+            and low <= close <= high
+            and 0 <= volume <= MAX_VOLUME
+            and 0 <= marketcap <= MAX_MARKET_CAP
+        ):
             return numbers
     except ValueError:
         pass
-    for column, value in zip(NUMBER_COLUMNS, values, strict=True):
+    numbers = []
+    for column, bound, value in zip(NUMBER_COLUMNS, BOUND_FIELDS, values, strict=True):
         try:
             number = float(value)
         except ValueError:
             raise CsvSourceError(f"{where}: {column} is not a number: {value!r}") from None
-        if not math.isfinite(number) or number < 0:
-            raise CsvSourceError(f"{where}: {column} must be a finite non-negative number: {value!r}")
-    raise AssertionError("unreachable: some value failed the bulk check")
+        problem = value_problem(bound, number)
+        if problem is not None:  # "close must be ...", said of the CSV's column
+            raise CsvSourceError(f"{where}: {column}{problem[len(bound) :]}: {value!r}")
+        numbers.append(number)
+    open_, high, low, close = numbers[:4]
+    if not (low <= open_ <= high and low <= close <= high):
+        raise CsvSourceError(f"{where}: prices must satisfy Low <= Open, Close <= High")
+    return numbers
 
 
-def _day(value: str, where: str) -> date:
-    """The calendar day of a `YYYY-MM-DD[ HH:MM:SS]` timestamp (the CSVs stamp the end of the day)."""
+def _coin(name: str, symbol: str, where: str) -> tuple[str, str]:
+    """(name, symbol) as the API would accept them: a symbol it can name, a plain-text name."""
+    name, symbol = name.strip(), symbol.strip()
+    if not name or not symbol:
+        raise CsvSourceError(f"{where}: Name and Symbol must not be empty")
+    if not symbol.isascii() or not SYMBOL_PATTERN.match(symbol.upper()):
+        raise CsvSourceError(
+            f"{where}: Symbol {symbol[:40]!r} must be 1-20 ASCII letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (the API could not name it)"
+        )
+    problem = name_problem(name) if len(name) <= MAX_NAME_LENGTH else f"must be at most {MAX_NAME_LENGTH} characters"
+    if problem is not None:
+        raise CsvSourceError(f"{where}: Name {name[:40]!r} {problem}")
+    return name, symbol.upper()
+
+
+def _day(value: str, where: str, today: date) -> date:
+    """The calendar day of a `YYYY-MM-DD[ HH:MM:SS]` timestamp (the CSVs stamp the end of the day),
+    from 1900 to today (UTC)."""
     try:
-        return date.fromisoformat(value.strip()[:10])
+        day = date.fromisoformat(value.strip()[:10])
     except ValueError:
         raise CsvSourceError(f"{where}: Date is not YYYY-MM-DD: {value!r}") from None
+    problem = day_problem(day, today, "Date")
+    if problem is not None:
+        raise CsvSourceError(f"{where}: {problem}")
+    return day
 
 
 def parse_coin_csv(stream: IO[str], source: str) -> CoinHistory:
@@ -72,6 +120,7 @@ def parse_coin_csv(stream: IO[str], source: str) -> CoinHistory:
         raise CsvSourceError(f"{source}: expected header {','.join(EXPECTED_HEADER)}, got {header}")
     history: CoinHistory | None = None
     seen: set[date] = set()
+    today = utc_today()
     for line_number, row in enumerate(reader, start=2):
         if not row:
             continue
@@ -80,13 +129,11 @@ def parse_coin_csv(stream: IO[str], source: str) -> CoinHistory:
             raise CsvSourceError(f"{where}: expected {len(EXPECTED_HEADER)} columns, got {len(row)}")
         _, name, symbol, day, high, low, open_, close, volume, marketcap = row
         if history is None:
-            name, symbol = name.strip(), symbol.strip()
-            if not name or not symbol:
-                raise CsvSourceError(f"{where}: Name and Symbol must not be empty")
-            history = CoinHistory(name=name, symbol=symbol.upper(), source=source)
+            name, symbol = _coin(name, symbol, where)
+            history = CoinHistory(name=name, symbol=symbol, source=source)
         elif symbol.strip().upper() != history.symbol:
             raise CsvSourceError(f"{where}: symbol {symbol!r} differs from {history.symbol!r}")
-        record_day = _day(day, where)
+        record_day = _day(day, where, today)
         if record_day in seen:
             raise CsvSourceError(f"{where}: duplicate day {record_day.isoformat()}")
         seen.add(record_day)

@@ -101,7 +101,7 @@ def seed_from_csv(
     only_if_empty: bool = False,
     progress: bool = True,
 ) -> SeedResult:
-    """Load every CSV of `source`, one transaction per file, skipping rows already stored.
+    """Load every CSV of `source` in one transaction (all or nothing), skipping rows already stored.
 
     With `only_if_empty`, do nothing unless `currency` or `record` is empty (the start-up rule).
     """
@@ -124,15 +124,17 @@ def seed_from_csv(
             if progress
             else contextlib.nullcontext(coins)
         )
+        # All or nothing for the run: every file is read and validated before anything is
+        # written, and the writes share one transaction, so a bad later file (it raises
+        # CsvSourceError naming the file and line) leaves the database as it was.
         with bar as coins:
-            for coin in coins:
-                with engine.begin() as conn:
-                    conn.execute(insert_currency, {"name": coin.name, "symbol": coin.symbol})
-                    currency_id = conn.execute(
-                        select(currency.c.id).where(currency.c.symbol == coin.symbol)
-                    ).scalar_one()
-                    store_records(conn, currency_id, coin.rows, replace=False, source="csv")
-                    refresh_supply(conn, currency_id)
+            validated = list(coins)
+        with engine.begin() as conn:
+            for coin in validated:
+                conn.execute(insert_currency, {"name": coin.name, "symbol": coin.symbol})
+                currency_id = conn.execute(select(currency.c.id).where(currency.c.symbol == coin.symbol)).scalar_one()
+                store_records(conn, currency_id, coin.rows, replace=False, source="csv")
+                refresh_supply(conn, currency_id)
                 files += 1
         _, records_after = _counts(engine, currency, record)
     inserted = records_after - records_before

@@ -107,6 +107,7 @@ OPEN_ENDPOINTS = frozenset(
         "flasgger.<lambda>",
         "flasgger.oauth_redirect",
         "flasgger.apispec_1",
+        "flasgger.openapi",  # the same document as apispec_1: open at both URLs (issue 30)
         "v1.tokens",
     }
 )

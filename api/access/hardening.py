@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, Response, request
@@ -162,6 +163,8 @@ def register_security(app: Flask) -> None:
         trust_proxies(app, app.config["TRUSTED_PROXIES"])
     register_cors(app)
 
+    app.after_request(relative_redirect)
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         """Add each header the view did not set itself: one pass over the response's headers
@@ -171,3 +174,19 @@ def register_security(app: Flask) -> None:
         wanted = DOCS_SECURITY_HEADERS if docs else SECURITY_HEADERS
         response.headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response
+
+
+def relative_redirect(response: Response) -> Response:
+    """A redirect's Location is made relative (RFC 9110 10.2.2 allows it): the app never sends a
+    client to another site, so a host in it can only come from the request.
+
+    Werkzeug's slash redirects (`//api/v1//dashboard` -> 308) build an absolute URL from the
+    Host header, which the client chose: `Host: evil.example` came back as
+    `Location: http://evil.example/...`, a redirect a cache or a link could carry to others."""
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400 and "//" in location:
+        parts = urlsplit(location)
+        if parts.netloc:
+            relative = "/" + parts.path.lstrip("/")  # never `//host...`, itself a host to browsers
+            response.headers["Location"] = relative + (f"?{parts.query}" if parts.query else "")
+    return response

@@ -25,7 +25,13 @@ from api.cache.redis import RedisBackend
 from api.replica import compute_read
 
 EXTENSION = "response_cache"
-CACHEABLE_STATUSES = {200, 204, 404}
+# 404s are not stored: a client names unknown symbols at will (`id=<1,000 made-up symbols>` stored
+# an 8 KB key and a 9 KB body for CACHE_TTL), so storing them let any client fill Redis. Known
+# symbols have a bounded number of answers; an unknown one costs one index probe to refuse again.
+CACHEABLE_STATUSES = {200, 204}
+# A key longer than this (a long symbol list) is stored under its digest: every key has a fixed
+# maximum size, whatever the query's length.
+MAX_PLAIN_KEY_LENGTH = 128
 # Retry-After: the dashboard's 429/503 from on-demand backfill pass through here too (never stored).
 STORED_HEADERS = ("Content-Type", "X-Total-Count", "Content-Disposition", "Vary", "Retry-After", "X-Data-Through")
 
@@ -70,6 +76,13 @@ class CachedResponse:
         return response
 
 
+def stored_key(key: str) -> str:
+    """`key` itself when short, else a fixed-size digest of it (keys stay readable where they can)."""
+    if len(key) <= MAX_PLAIN_KEY_LENGTH:
+        return key
+    return "digest:" + hashlib.blake2b(key.encode("utf-8", "backslashreplace"), digest_size=20).hexdigest()
+
+
 class ResponseCache:
     """One app's cache: its backend (from that app's config; None when `CACHE_TTL` is 0) and its
     Cache-Control value. Kept in `app.extensions`, so several apps in one process (tests,
@@ -102,6 +115,7 @@ class ResponseCache:
     def _lookup_or_compute(self, key: str, compute: Callable[[], Response]) -> CachedResponse:
         if self.backend is None:
             return CachedResponse.of(compute_read(compute))
+        key = stored_key(key)
         version, raw = self.backend.lookup(key)
         if raw is not None:
             return CachedResponse.decode(raw)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.sql.freshness import default_day
 from api.sql.functions import days_before, no_index_lookup
 from api.sql.tables import currency_table, record_table
+from utilities.value_bounds import MAX_PRICE, MIN_PRICE
 
 CHANGE_WINDOWS = {"change_24h": 1, "change_7d": 7, "change_1m": 30}
 
@@ -123,8 +124,11 @@ def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> S
     changes = {}
     for field, days_back in CHANGE_WINDOWS.items():
         earlier = day_rows.c[f"close_{days_back}"]
-        # NULL when the earlier day has no record (the subquery gives NULL) or its close is 0.
-        changes[field] = case((earlier != 0, (day_rows.c.close - earlier) / earlier * 100), else_=None)
+        # NULL when the earlier day has no record (the subquery gives NULL) or its close is 0, and
+        # when either close is outside the documented bounds (a row stored before they existed):
+        # within them the quotient cannot overflow, which PostgreSQL would raise as an error.
+        within = and_(earlier.between(MIN_PRICE, MAX_PRICE), day_rows.c.close.between(0, MAX_PRICE))
+        changes[field] = case((within, (day_rows.c.close - earlier) / earlier * 100), else_=None)
     sort_expression = {
         "crypto": func.lower(day_rows.c.name),
         "symbol": day_rows.c.symbol,

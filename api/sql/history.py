@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.sql.functions import month_start, week_start
 from api.sql.tables import currency_table, record_table
+from utilities.value_bounds import MAX_VOLUME
 
 MAX_CANDLES = 5000
 # Volumes that add up every market (the CSVs' CoinMarketCap figure, CoinGecko's total volume, a
@@ -145,7 +146,9 @@ def _history_statement(interval: str, has_start: bool, has_end: bool) -> Select:
             func.max(days.c.high).label("high"),
             func.min(days.c.low).label("low"),
             func.min(days.c.last_close).label("close"),
-            func.sum(days.c.volume).label("volume"),
+            # A day's volume above the documented bound (stored before it existed) counts as unknown,
+            # like a NULL one: within the bound the sum cannot overflow, which PostgreSQL raises.
+            func.sum(case((days.c.volume <= MAX_VOLUME, days.c.volume))).label("volume"),
             func.min(days.c.last_cap).label("market_cap"),
             # One source when every day of the period shares it, else "mixed".
             _one_or_mixed(days.c.source).label("source"),

@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from api.errors import InvalidParams
-from api.v1.params import MIN_DATE, normalise_symbol, shown
+from api.v1.params import normalise_symbol, shown
+from utilities.value_bounds import MAX_SUPPLY, day_problem, name_problem, utc_today, value_problem
 
 STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 CANDLE_FIELDS = {"date", "open", "high", "low", "close", "volume", "market_cap"}
 REPORTED_ERRORS = 50
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object named one key twice; which value was meant is unknown."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` that refuses a repeated key instead of keeping the last value."""
+    body: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in body:
+            raise DuplicateKeyError(key)
+        body[key] = value
+    return body
+
+
 def json_body(request: Request) -> Any:
-    """The parsed JSON body: 415 when it is not declared JSON, 400 when it does not parse.
+    """The parsed JSON body: 415 when it is not declared JSON, 413 past MAX_CONTENT_LENGTH (a
+    chunked body too: reading it raises), 400 when it does not parse or repeats a key.
 
     The decoder accepts nesting until Python's recursion limit and then raises RecursionError,
-    which is not a ValueError, so `silent=True` alone would let it through as a 500."""
+    which is not a ValueError, so it is caught on its own."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("The body must be JSON, sent with Content-Type: application/json")
+    data = request.get_data(cache=True)  # RequestEntityTooLarge (413) for a Content-Length past it
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # A streamed (chunked) body is cut at the limit without an error (werkzeug's LimitedStream
+        # stops there): parsing the cut would say "not valid JSON". Such a body is too large.
+        raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes")
     try:
-        body = request.get_json(silent=True)
+        body = json.loads(data, object_pairs_hook=unique_keys)
+    except DuplicateKeyError as duplicate:
+        raise InvalidParams({"body": f"key {shown(duplicate.key)!r} appears more than once"}) from None
     except RecursionError:
         raise InvalidParams({"body": "is nested too deeply (these bodies are at most 2 levels deep)"}) from None
-    if body is None:
-        raise InvalidParams({"body": "is not valid JSON"})
+    except ValueError:  # JSONDecodeError, and bytes that are not UTF-8/16/32 (UnicodeDecodeError)
+        raise InvalidParams({"body": "is not valid JSON"}) from None
     return body
 
 
@@ -53,8 +82,10 @@ def _name(value: Any, errors: dict[str, str]) -> str | None:
         errors["name"] = "must be a non-empty string"
     elif not storable_text(value):
         errors["name"] = "must be valid Unicode text (no lone surrogates such as \\ud800, no NUL)"
-    elif len(value.strip()) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    elif len(value.strip()) > 100:
         errors["name"] = "must be at most 100 printable characters"
+    elif (problem := name_problem(value)) is not None:
+        errors["name"] = problem
     else:
         return value.strip()
     return None
@@ -103,8 +134,8 @@ def supply_body(body: dict, today: date) -> tuple[float, date] | None:
         value = float(supply) if isinstance(supply, int | float) and not isinstance(supply, bool) else math.nan
     except OverflowError:  # an integer too large for a float
         value = math.inf
-    if not (math.isfinite(value) and 0 < value <= 1e18):
-        errors["circulating_supply"] = "must be a positive number of coins in circulation, at most 1e18"
+    if not (math.isfinite(value) and 0 < value <= MAX_SUPPLY):
+        errors["circulating_supply"] = f"must be a positive number of coins in circulation, at most {MAX_SUPPLY:g}"
     raw_day = body.get("supply_as_of", today.isoformat())
     day = None
     if not isinstance(raw_day, str) or not STRICT_DATE.match(raw_day):
@@ -114,8 +145,8 @@ def supply_body(body: dict, today: date) -> tuple[float, date] | None:
             day = date.fromisoformat(raw_day)
         except ValueError:
             errors["supply_as_of"] = "must be an existing day, YYYY-MM-DD"
-    if day is not None and not MIN_DATE <= day <= today:
-        errors["supply_as_of"] = f"must be between {MIN_DATE.isoformat()} and today ({today.isoformat()})"
+    if day is not None and (problem := day_problem(day, today, "supply_as_of")) is not None:
+        errors["supply_as_of"] = problem
     if errors:
         raise InvalidParams(errors)
     return value, day
@@ -131,12 +162,13 @@ def _number(candle: dict, field: str, required: bool) -> float | None:
         number = float(value)
     except OverflowError:  # an integer of 309+ digits: no double holds it
         raise ValueError(f"{field} is too large for a number of this API (at most about 1.8e308)") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{field} must be a finite non-negative number")
+    problem = value_problem(field, number)
+    if problem is not None:
+        raise ValueError(problem)
     return number
 
 
-def _candle(candle: Any) -> dict:
+def _candle(candle: Any, today: date) -> dict:
     """One validated candle, as the columns of `record`; ValueError says what is wrong."""
     if not isinstance(candle, dict):
         raise ValueError("must be an object with date, open, high, low, close[, volume, market_cap]")
@@ -147,8 +179,9 @@ def _candle(candle: Any) -> dict:
     if not isinstance(raw_day, str) or not STRICT_DATE.match(raw_day):
         raise ValueError("date must be an ISO day, YYYY-MM-DD")
     day = date.fromisoformat(raw_day)  # ValueError for impossible days such as 2021-02-30
-    if day < MIN_DATE:
-        raise ValueError(f"date must be on or after {MIN_DATE.isoformat()}")
+    problem = day_problem(day, today)
+    if problem is not None:
+        raise ValueError(problem)
     values = {field: _number(candle, field, required=True) for field in ("open", "high", "low", "close")}
     if (
         not values["low"] <= min(values["open"], values["close"])
@@ -163,8 +196,10 @@ def _candle(candle: Any) -> dict:
     }
 
 
-def candles_body(body: Any, limit: int) -> list[dict]:
-    """Every candle valid, or InvalidParams naming the bad rows (`[index]`: reason)."""
+def candles_body(body: Any, limit: int, today: date | None = None) -> list[dict]:
+    """Every candle valid (none after `today`, default today in UTC), or InvalidParams naming
+    the bad rows (`[index]`: reason)."""
+    today = today or utc_today()
     if not isinstance(body, list) or not body:
         raise InvalidParams({"body": "must be a non-empty JSON array of candles"})
     if len(body) > limit:
@@ -173,7 +208,7 @@ def candles_body(body: Any, limit: int) -> list[dict]:
     candles, seen = [], set()
     for index, raw in enumerate(body):
         try:
-            candle = _candle(raw)
+            candle = _candle(raw, today)
             if candle["date"] in seen:
                 raise ValueError(f"date {candle['date'].isoformat()} appears more than once")
         except ValueError as error:

@@ -11,13 +11,12 @@ from api.errors import ApiError, InvalidParams
 from api.sql.currencies import CatalogueQuery
 from api.sql.dashboard import DashboardQuery
 from api.sql.history import INTERVALS, HistoryQuery
+from utilities.value_bounds import MIN_DATE, SYMBOL_PATTERN
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 MAX_SYMBOLS = 1000
-MIN_DATE = date(1900, 1, 1)
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
 # ASCII digits only, and the whole string: `\d` admits other scripts' digits and `$` a final newline.
 DATE_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 
@@ -147,17 +146,25 @@ def parse_dashboard_args(args: MultiDict) -> DashboardQuery:
     )
 
 
+# The whitespace the OpenAPI patterns' `\s` means (ECMAScript): Python's `str.strip()` also
+# removes U+001C-U+001F and U+0085, so `name=%1F%0D` was "blank" to the code but not to the spec.
+ECMA_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
 def parse_search_term(args: MultiDict) -> str:
-    """The non-blank `name` to search for."""
+    """The non-blank `name` to search for, trimmed of the whitespace the documented pattern allows."""
     errors: dict[str, str] = {}
     name = single(args, "name", errors)
-    if name is not None and len(name.strip()) > 100:
+    term = name.strip(ECMA_WHITESPACE) if name is not None else None
+    if term is not None and len(term) > 100:
         errors["name"] = "must be at most 100 characters"
-    elif not errors and (name is None or not name.strip()):
+    elif not errors and not term:
         errors["name"] = "is required: a coin name or symbol such as `bitcoin` or `btc`"
     if errors:
         raise InvalidParams(errors)
-    return name.strip()
+    return term
 
 
 def parse_page(args: MultiDict, errors: dict[str, str]) -> tuple[int, int]:

@@ -30,6 +30,7 @@ OPEN_WITH_READ_AUTH = {
     "flasgger.<lambda>",
     "flasgger.oauth_redirect",
     "flasgger.apispec_1",
+    "flasgger.openapi",
     "prometheus_metrics",  # open unless METRICS_AUTH=on (tested below)
 }
 URL_VALUES = {"symbol": "aaa", "job_id": "some-job", "filename": "dashboard.css", "coin": "aaa"}

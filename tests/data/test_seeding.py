@@ -142,8 +142,8 @@ def test_startup_step_seeds_but_building_the_app_does_not(tmp_path):
     assert not thread.is_alive()
     assert client.get("/ready").status_code == 200
     assert client.get("/api/v1/dashboard?id=all").headers["X-Total-Count"] == "23"
-    # The seed invalidated cached reads: once per committed transaction, and it commits one per CSV file (23).
-    assert (tmp_path / "v").read_text() == "23"
+    # The seed invalidated cached reads: once per committed transaction, and a run is one (all or nothing).
+    assert (tmp_path / "v").read_text() == "1"
 
 
 def test_inspector_says_schema_is_missing(tmp_path, caplog):
@@ -223,7 +223,7 @@ def test_bundled_zip_is_the_shared_data():
     ],
 )
 @pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True)
-def test_bad_csv_row_is_named_and_its_file_not_half_written(migrated, tmp_path, bad_line, message):
+def test_bad_csv_row_is_named_and_nothing_of_the_run_is_written(migrated, tmp_path, bad_line, message):
     _url, engine = migrated
     folder = tmp_path / "csv"
     folder.mkdir()
@@ -232,9 +232,9 @@ def test_bad_csv_row_is_named_and_its_file_not_half_written(migrated, tmp_path, 
     bad.write_text(bad.read_text() + bad_line)
     with pytest.raises(CsvSourceError, match=re.escape(message)):
         seed_from_csv(engine, str(folder), progress=False)
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM record")).scalar() == 2  # GOOD only
-        assert conn.execute(sa.text("SELECT symbol FROM currency")).scalars().all() == ["GOOD"]
+    with engine.connect() as conn:  # all or nothing for a run (issue 30): not even the good file
+        assert conn.execute(sa.text("SELECT count(*) FROM record")).scalar() == 0
+        assert conn.execute(sa.text("SELECT symbol FROM currency")).scalars().all() == []
 
 
 def test_wrong_header_is_rejected(tmp_path):
