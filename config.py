@@ -7,17 +7,31 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
+import click
 from dotenv import load_dotenv
 from sqlalchemy.engine import URL, make_url
 
 BASE_DIR = Path(__file__).resolve().parent
-load_dotenv(BASE_DIR / ".env")
+# The one `.env` of a checkout: read here (app, `flask`), by gunicorn.conf.py and so by `make run`.
+# A variable already in the environment wins over the file.
+ENV_FILE = BASE_DIR / ".env"
+load_dotenv(ENV_FILE)
 
 BUNDLED_CSV = BASE_DIR / "data" / "crypto-daily.zip"
 DEFAULT_SQLITE_PATH = BASE_DIR / "instance" / "crypto.sqlite"
 DEFAULT_VERSION_FILE = BASE_DIR / "instance" / "cache-version"
 # The fallback when neither DATABASE_URL nor RDS_* is set; production refuses it unless allowed.
 FALLBACK_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+class SettingsError(click.ClickException, RuntimeError):
+    """A setting is missing or invalid; the message names it and the fix.
+
+    A click exception because Flask's CLI builds the app before any command runs: click then
+    prints this one line (exit 78, EX_CONFIG) instead of a traceback. Elsewhere it is a RuntimeError.
+    """
+
+    exit_code = 78
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -30,7 +44,20 @@ def _flag(name: str, default: bool) -> bool:
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a whole number: fix it in the environment or .env") from None
+
+
+def _day(name: str, default: str) -> date:
+    value = os.environ.get(name, "").strip() or default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a day (YYYY-MM-DD): fix it in the environment or .env") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -178,7 +205,7 @@ class Config:
     # Exchange ingestion (ccxt) and on-demand backfill jobs (RQ on REDIS_URL).
     INGEST_EXCHANGE = os.environ.get("INGEST_EXCHANGE", "").strip() or "binance"
     INGEST_QUOTE = (os.environ.get("INGEST_QUOTE", "").strip() or "USDT").upper()
-    INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
+    INGEST_DEFAULT_SINCE = _day("INGEST_DEFAULT_SINCE", "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
     # Bounds of on-demand backfill: jobs one request may queue, new jobs per client per hour.
     ON_DEMAND_MAX_SYMBOLS = _int("ON_DEMAND_MAX_SYMBOLS", 5)

@@ -28,6 +28,10 @@ QUOTE_VOLUME_KLINES = frozenset({"binance", "binanceus"})
 QUOTE_VOLUME_TOLERANCE = 1e-6
 
 
+class UnknownExchangeError(ValueError):
+    """ccxt has no exchange of that id (a typo such as `binanse`)."""
+
+
 class ExchangeFetchError(RuntimeError):
     """The exchange kept failing after the retries; says which request."""
 
@@ -47,7 +51,8 @@ def make_exchange(name: str, **options: Any):
     import ccxt  # heavy: imported only where ingestion runs
 
     if name not in ccxt.exchanges:
-        raise ValueError(f"unknown exchange {name!r}; ccxt knows {len(ccxt.exchanges)} (e.g. binance, kraken)")
+        known = len(ccxt.exchanges)
+        raise UnknownExchangeError(f"unknown exchange {name!r}; ccxt knows {known} (e.g. binance, kraken)")
     settings = {"enableRateLimit": True, "options": {"fetchMarkets": {"types": ["spot"]}}}
     settings.update(options)
     return getattr(ccxt, name)(settings)
