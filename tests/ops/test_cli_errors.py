@@ -124,3 +124,24 @@ def test_every_registered_command_is_guarded(app):
 
     assert {"db", "seed", "users", "ingest", "worker", "data", "tokens"} <= set(app.cli.commands)
     assert all(isinstance(command, Guarded) for command in app.cli.commands.values())
+
+
+def test_data_report_names_an_unknown_symbol(app):
+    """Before: `--symbols AAVE,XYZ` reported AAVE and said nothing about XYZ."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["data", "report", "--symbols", "aave,XYZ", "--no-progress"])
+    assert result.exit_code == EX_DATAERR
+    assert "unknown symbol(s): XYZ" in result.output and "AAVE" not in result.output.split("unknown")[1]
+    assert runner.invoke(args=["data", "report", "--symbols", "aave", "--no-progress"]).exit_code == 0
+
+
+def test_seed_prints_progress_lines_when_not_on_a_terminal(tmp_path):
+    """Before: without a terminal click's bar printed its label once and nothing per file."""
+    url = f"sqlite:///{tmp_path / 'seed.sqlite'}"
+    assert flask("db", "upgrade", DATABASE_URL=url).returncode == 0
+    result = flask("seed", DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("Seeding from CSV: ")]
+    assert len(lines) == 23  # one per bundled coin file
+    assert lines[0].startswith("Seeding from CSV: 1/23 ") and lines[-1].startswith("Seeding from CSV: 23/23 ")
+    assert "Inserted 37082 new records from 23 files" in result.stdout
