@@ -1,9 +1,11 @@
 # Build stage: the pinned requirements installed into a virtualenv; pip's downloads and wheels
-# stay in this stage, only the installed virtualenv is copied on.
+# stay in this stage, only the installed virtualenv is copied on (without pip: 16 MB the
+# runtime never uses).
 FROM python:3.11-slim AS build
 RUN python -m venv /opt/venv
 COPY requirements.txt .
-RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt \
+    && /opt/venv/bin/python -m pip uninstall --yes --quiet pip
 
 # Runtime stage: the virtualenv, the app, a non-root user; no .env or secrets (see .dockerignore).
 FROM python:3.11-slim
