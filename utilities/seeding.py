@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -115,7 +116,7 @@ def seed_from_csv(
         files = 0
         coins = read_source(source)
         total = count_sources(source) if progress else 0
-        if progress and click.get_text_stream("stdout").isatty():
+        if progress and _on_a_terminal():
             bar = click.progressbar(
                 coins,
                 length=total or None,
@@ -145,6 +146,11 @@ def seed_from_csv(
         records_total=records_after,
         seconds=time.perf_counter() - started,
     )
+
+
+def _on_a_terminal() -> bool:
+    """Whether stdout is a terminal (click's bar redraws itself there; elsewhere it prints nothing)."""
+    return bool(sys.stdout is not None and sys.stdout.isatty())
 
 
 def _progress_lines(coins: Iterable, total: int) -> Iterator:
