@@ -110,6 +110,11 @@ def test_log_level_debug_keeps_the_traceback(closed_postgres):
     assert "Traceback" in result.stderr and "OperationalError" in result.stderr
 
 
+def test_the_debug_flag_keeps_the_traceback(closed_postgres):
+    result = flask("--debug", "users", "list", DATABASE_URL=closed_postgres)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
 def test_unknown_failures_keep_their_traceback():
     """Only known causes are translated: anything else must stay loud (no catch-all)."""
     from api.commands.failures import explain
