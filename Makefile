@@ -1,12 +1,13 @@
 # Two commands on a fresh Linux machine with Python 3.11:
 #   make run   - virtualenv in .venv, pinned requirements, `flask db upgrade`, gunicorn on 127.0.0.1:8000
+#                (`make run PORT=8001` for another port; settings from the environment, else .env)
 #   make test  - the same .venv plus requirements-dev.txt, then the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
-PORT ?= 8000
-export WEB_CONCURRENCY ?= 2
+# No PORT or WEB_CONCURRENCY default here: unset, they come from .env (read by config.py and
+# gunicorn.conf.py), else their defaults there. `make run PORT=8001` wins over both.
 export FLASK_APP := app
 
 .PHONY: run test mutate lint format bench clean
@@ -23,12 +24,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-# As the Docker image: if the database is down, migrations retry in the background while the
-# server boots anyway (it seeds once the schema exists; docs/operations.md).
+# The Docker image's start path (serving/start.sh): a taken port is one line; if the database is
+# down, migrations retry in the background while the server boots anyway (docs/operations.md).
 run: $(VENV)/.runtime-installed
-	$(BIN)/flask db upgrade || { echo 'flask db upgrade failed (database down?): retrying every 10 s in the background' >&2; \
-	  (until $(BIN)/flask db upgrade; do sleep 10; done) & }; \
-	exec $(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
+	PATH="$(abspath $(BIN)):$$PATH" $(if $(PORT),PORT=$(PORT)) exec sh serving/start.sh $(HOST)
 
 # Branch coverage (pyproject.toml [tool.coverage]) is printed before pytest's summary line.
 test: $(VENV)/.dev-installed

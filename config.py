@@ -7,17 +7,31 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
+import click
 from dotenv import load_dotenv
 from sqlalchemy.engine import URL, make_url
 
 BASE_DIR = Path(__file__).resolve().parent
-load_dotenv(BASE_DIR / ".env")
+# The one `.env` of a checkout: read here (app, `flask`), by gunicorn.conf.py and so by `make run`.
+# A variable already in the environment wins over the file.
+ENV_FILE = BASE_DIR / ".env"
+load_dotenv(ENV_FILE)
 
 BUNDLED_CSV = BASE_DIR / "data" / "crypto-daily.zip"
 DEFAULT_SQLITE_PATH = BASE_DIR / "instance" / "crypto.sqlite"
 DEFAULT_VERSION_FILE = BASE_DIR / "instance" / "cache-version"
 # The fallback when neither DATABASE_URL nor RDS_* is set; production refuses it unless allowed.
 FALLBACK_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+class SettingsError(click.ClickException, RuntimeError):
+    """A setting is missing or invalid; the message names it and the fix.
+
+    A click exception because Flask's CLI builds the app before any command runs: click then
+    prints this one line (exit 78, EX_CONFIG) instead of a traceback. Elsewhere it is a RuntimeError.
+    """
+
+    exit_code = 78
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -30,7 +44,30 @@ def _flag(name: str, default: bool) -> bool:
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a whole number: fix it in the environment or .env") from None
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a number: fix it in the environment or .env") from None
+
+
+def _day(name: str, default: str) -> date:
+    value = os.environ.get(name, "").strip() or default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a day (YYYY-MM-DD): fix it in the environment or .env") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -179,14 +216,14 @@ class Config:
     METRICS_AUTH = _flag("METRICS_AUTH", False)
     # Exchange ingestion (ccxt) and on-demand backfill jobs (RQ on REDIS_URL).
     INGEST_EXCHANGE = os.environ.get("INGEST_EXCHANGE", "").strip() or "binance"
-    INGEST_DEFAULT_SINCE = date.fromisoformat(os.environ.get("INGEST_DEFAULT_SINCE", "").strip() or "2017-01-01")
+    INGEST_DEFAULT_SINCE = _day("INGEST_DEFAULT_SINCE", "2017-01-01")
     ON_DEMAND_INGEST = _flag("ON_DEMAND_INGEST", False)
     # A whole ingestion run stops by this many seconds (retries included): offline never costs minutes.
     INGEST_DEADLINE_SECONDS = _int("INGEST_DEADLINE_SECONDS", 900)
     # Retries of one candle page on 429, 5xx and network errors (back-off 1, 2, 4 ... s, within the deadline).
     INGEST_RETRIES = _int("INGEST_RETRIES", 5)
     # The first back-off of those retries, seconds (then doubled each time).
-    INGEST_BACKOFF_SECONDS = float(os.environ.get("INGEST_BACKOFF_SECONDS", "").strip() or 1.0)
+    INGEST_BACKOFF_SECONDS = _float("INGEST_BACKOFF_SECONDS", 1.0)
     # Unset: each exchange's own API. A base URL: every exchange call goes to <url>/<exchange id>/...
     # (a mirror or a recording proxy; the tests' fake exchanges).
     EXCHANGE_URL_OVERRIDE = os.environ.get("EXCHANGE_URL_OVERRIDE", "").strip() or None

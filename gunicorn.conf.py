@@ -1,4 +1,4 @@
-"""gunicorn settings, read from the environment (`gunicorn -c gunicorn.conf.py app:app`).
+"""gunicorn settings, read from the environment and `.env` (`gunicorn -c gunicorn.conf.py app:app`).
 
 Worker model (measured in docs/operations.md): gthread. A request stuck on the database holds
 one thread, not a whole worker, and the worker's main thread keeps heart-beating, so a stalled
@@ -11,6 +11,13 @@ in-process cache are then exact (one copy of each). With REDIS_URL, WEB_CONCURRE
 import multiprocessing
 import os
 import tempfile
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+# The same `.env` as the app (config.py reads it too): PORT, WEB_CONCURRENCY, GUNICORN_* and
+# REDIS_URL set there count here as well. A variable already in the environment wins.
+load_dotenv(Path(__file__).resolve().parent / ".env")
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # gthread that buffers request headers and bodies in its main thread: slow clients cannot hold threads.

@@ -44,6 +44,10 @@ MARKET_RETRIES = 2
 REQUEST_TIMEOUT_MS = 10_000
 
 
+class UnknownExchangeError(ValueError):
+    """ccxt has no exchange of that id (a typo such as `binanse`)."""
+
+
 class ExchangeError(RuntimeError):
     """An exchange could not give what was asked; the message says which request and why."""
 
@@ -104,7 +108,8 @@ def make_exchange(name: str, **options: Any):
     import ccxt  # heavy: imported only where ingestion runs
 
     if name not in ccxt.exchanges:
-        raise ValueError(f"unknown exchange {name!r}; ccxt knows {len(ccxt.exchanges)} (e.g. binance, kraken)")
+        known = len(ccxt.exchanges)
+        raise UnknownExchangeError(f"unknown exchange {name!r}; ccxt knows {known} (e.g. binance, kraken)")
     settings = {
         "enableRateLimit": True,
         "timeout": REQUEST_TIMEOUT_MS,

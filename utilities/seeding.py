@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import click
@@ -114,16 +115,16 @@ def seed_from_csv(
         insert_currency = _insert_ignoring_duplicates(currency, engine.dialect.name)
         files = 0
         coins = read_source(source)
-        bar = (
-            click.progressbar(
+        total = count_sources(source) if progress else 0
+        if progress and _on_a_terminal():
+            bar = click.progressbar(
                 coins,
-                length=count_sources(source) or None,
+                length=total or None,
                 label="Seeding from CSV",
                 item_show_func=lambda coin: coin.symbol if coin else None,
             )
-            if progress
-            else contextlib.nullcontext(coins)
-        )
+        else:  # a log or a pipe gets one line per file instead of a bar it would never redraw
+            bar = contextlib.nullcontext(_progress_lines(coins, total) if progress else coins)
         # All or nothing for the run: every file is read and validated before anything is
         # written, and the writes share one transaction, so a bad later file (it raises
         # CsvSourceError naming the file and line) leaves the database as it was.
@@ -147,6 +148,18 @@ def seed_from_csv(
         records_total=records_after,
         seconds=time.perf_counter() - started,
     )
+
+
+def _on_a_terminal() -> bool:
+    """Whether stdout is a terminal (click's bar redraws itself there; elsewhere it prints nothing)."""
+    return bool(sys.stdout is not None and sys.stdout.isatty())
+
+
+def _progress_lines(coins: Iterable, total: int) -> Iterator:
+    """Each coin, after echoing `Seeding from CSV: 3/23 BTC` (no terminal: no progress bar)."""
+    for done, coin in enumerate(coins, start=1):
+        click.echo(f"Seeding from CSV: {done}/{total or '?'} {coin.symbol}")
+        yield coin
 
 
 def refresh_statistics(engine: Engine) -> None:

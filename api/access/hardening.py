@@ -12,7 +12,7 @@ from flask.helpers import get_debug_flag
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import DEVELOPMENT_SECRET_KEY, FALLBACK_DATABASE_URL
+from config import DEVELOPMENT_SECRET_KEY, FALLBACK_DATABASE_URL, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +72,19 @@ def check_production_settings(app: Flask) -> None:
         return
     secret = app.config.get("SECRET_KEY") or ""
     if secret == DEVELOPMENT_SECRET_KEY or len(secret) < 32:
-        raise RuntimeError(
+        raise SettingsError(
             "APP_ENV=production needs SECRET_KEY: a random value of at least 32 characters "
             '(e.g. python3 -c "import secrets; print(secrets.token_hex(32))"; on Elastic Beanstalk: '
             "eb setenv SECRET_KEY=...)"
         )
     if debugger_requested(app):
-        raise RuntimeError(
+        raise SettingsError(
             "APP_ENV=production refuses to run with the debugger on "
             "(drop --debug/--debugger, unset FLASK_DEBUG and DEBUG)"
         )
     fallback = app.config["SQLALCHEMY_DATABASE_URI"] == FALLBACK_DATABASE_URL
     if fallback and not app.config.get("ALLOW_SQLITE_IN_PRODUCTION"):
-        raise RuntimeError(
+        raise SettingsError(
             "APP_ENV=production needs a database: set DATABASE_URL (or attach RDS, which sets RDS_*). "
             "To run on the local SQLite file instance/crypto.sqlite anyway (one host, e.g. the Docker "
             "quick start), set ALLOW_SQLITE_IN_PRODUCTION=on"

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from api.commands.failures import EX_DATAERR, CommandFailure
 from api.extensions import db
 from utilities.data_report import CoinReport, count_currencies, data_report
 
@@ -70,7 +71,7 @@ def as_json(report: CoinReport) -> dict:
 @with_appcontext
 def report_command(symbols: str, move_percent: float | None, limit: int, as_json_lines: bool, progress: bool) -> None:
     """First and last day, missing days, days by source and suspicious candles of each currency."""
-    chosen = [symbol.strip().upper() for symbol in symbols.split(",") if symbol.strip()] or None
+    chosen = list(dict.fromkeys(symbol.strip().upper() for symbol in symbols.split(",") if symbol.strip())) or None
     threshold = current_app.config["SUSPICIOUS_MOVE_PERCENT"] if move_percent is None else move_percent
     total = count_currencies(db.engine, chosen)
     reports = []
@@ -78,6 +79,13 @@ def report_command(symbols: str, move_percent: float | None, limit: int, as_json
     with click.progressbar(length=total, label="Checking currencies", file=bar_file) as bar:
         for report in data_report(db.engine, threshold, chosen, on_coin=lambda: bar.update(1)):
             reports.append(report)
+    unknown = [symbol for symbol in chosen or () if symbol not in {report.symbol for report in reports}]
+    if unknown:  # a typo must not pass for "no findings"
+        raise CommandFailure(
+            f"unknown symbol(s): {', '.join(unknown)} (no such currency is stored; "
+            "`flask data report` without --symbols lists every one)",
+            EX_DATAERR,
+        )
     if as_json_lines:
         for report in reports:
             click.echo(json.dumps(as_json(report)))

@@ -77,8 +77,13 @@ def test_dockerfile_invariants():
     assert any(op == "USER" for op, _ in steps[last_from:])
     healthchecks = [args for op, args in steps if op == "HEALTHCHECK"]
     assert len(healthchecks) == 1 and "/health" in healthchecks[0]
+    assert not (ROOT / "Dockerfile").read_text().startswith("# syntax=")  # no frontend fetched from Docker Hub
     command = [args for op, args in steps if op == "CMD"][-1]
-    assert "gunicorn -c gunicorn.conf.py app:app" in command and "flask db upgrade" in command
+    assert command == '["sh", "serving/start.sh"]'
+    start = (ROOT / "serving" / "start.sh").read_text()
+    assert "flask db upgrade" in start and "exec gunicorn -c gunicorn.conf.py" in start and "app:app" in start
+    # The runtime stage copies an installed virtualenv, never a folder of wheels it would have to delete.
+    assert not any("wheel" in args for op, args in steps[last_from:] if op in ("COPY", "RUN"))
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out():
@@ -107,7 +112,7 @@ def test_gunicorn_config(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp")
     monkeypatch.delenv("REDIS_URL", raising=False)
-    settings: dict = {}
+    settings: dict = {"__file__": str(ROOT / "gunicorn.conf.py")}  # gunicorn loads it as a module
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), settings)
     assert settings["bind"] == "0.0.0.0:9123"
     # Without Redis: one process (in-memory limits and cache stay exact), threads for concurrency.
@@ -115,7 +120,7 @@ def test_gunicorn_config(monkeypatch):
     assert settings["worker_class"] == "serving.gthread_worker.HeaderBufferingWorker"
     assert settings["accesslog"] is None and settings["graceful_timeout"] > 0
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
-    with_redis: dict = {}
+    with_redis: dict = {"__file__": str(ROOT / "gunicorn.conf.py")}
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), with_redis)
     assert with_redis["workers"] == 3
     # The worker timeout exceeds every database bound (connect, statement + grace, pool): seconds.
@@ -124,7 +129,8 @@ def test_gunicorn_config(monkeypatch):
 
 def test_env_example_lists_every_setting():
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
-    read = set(re.findall(r'(?:_int|_flag|environ\.get|environ\[)\(?"([A-Z_]+)"', (ROOT / "config.py").read_text()))
+    reads = r'(?:_int|_float|_flag|_day|environ\.get|environ\[)\(?"([A-Z_]+)"'
+    read = set(re.findall(reads, (ROOT / "config.py").read_text()))
     read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "gunicorn.conf.py").read_text()))
     assert read - documented == set()
 
