@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,9 +36,24 @@ def held_lock(connection: sa.Connection, key: int, *, wait: bool) -> Iterator[bo
 def exclusive_run(engine: sa.Engine, key: int) -> Iterator[bool]:
     """Yield True when this process may run (it holds the lock), False when another one holds it.
 
-    The lock belongs to a dedicated connection. SQLite has no other host to race with: True."""
+    The lock belongs to a dedicated connection. SQLite has no other host to race with, but the
+    embedded default runs several worker processes: a file lock beside the database file (none
+    for an in-memory database, which one process alone can see)."""
     if engine.dialect.name != "postgresql":
-        yield True
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield True
+            return
+        descriptor = os.open(f"{database}.lock-{key:x}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(descriptor)  # closing releases the lock
         return
     with engine.connect() as connection, held_lock(connection, key, wait=False) as held:
         yield held
