@@ -20,6 +20,7 @@ load_dotenv(ENV_FILE)
 BUNDLED_CSV = BASE_DIR / "data" / "crypto-daily.zip"
 DEFAULT_SQLITE_PATH = BASE_DIR / "instance" / "crypto.sqlite"
 DEFAULT_VERSION_FILE = BASE_DIR / "instance" / "cache-version"
+DEFAULT_SHARED_STATE_FILE = BASE_DIR / "instance" / "shared-state.sqlite"
 # The fallback when neither DATABASE_URL nor RDS_* is set; production refuses it unless allowed.
 FALLBACK_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
@@ -195,7 +196,9 @@ class Config:
     TOKEN_RENEWAL_MAX = _int("TOKEN_RENEWAL_MAX", 7 * 24 * 3600)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_CANDLES_PER_WRITE = _int("MAX_CANDLES_PER_WRITE", 10_000)
-    # Rate limits (Flask-Limiter): storage on REDIS_URL when set, in memory otherwise.
+    # Rate limits (Flask-Limiter) and the failed-login throttle count on REDIS_URL when set, else in
+    # this SQLite file, shared by this host's worker processes (api/access/shared_state.py).
+    SHARED_STATE_FILE = os.environ.get("SHARED_STATE_FILE", "").strip() or str(DEFAULT_SHARED_STATE_FILE)
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "").strip() or "300 per minute"
     RATELIMIT_TOKENS = os.environ.get("RATELIMIT_TOKENS", "").strip() or "10 per minute"

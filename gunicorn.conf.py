@@ -4,8 +4,10 @@ Worker model (measured in docs/operations.md): gthread. A request stuck on the d
 one thread, not a whole worker, and the worker's main thread keeps heart-beating, so a stalled
 database costs requests, never the worker; `/health` and cached reads keep answering on the
 other threads, and gthread only hands a connection to a thread once its request has started
-arriving. Without REDIS_URL there is ONE worker process: the in-memory rate limits and the
-in-process cache are then exact (one copy of each). With REDIS_URL, WEB_CONCURRENCY processes.
+arriving. WEB_CONCURRENCY processes (default: one per CPU), with or without REDIS_URL: without it
+the rate limits and the login throttle count in a SQLite file the processes share
+(SHARED_STATE_FILE) and the in-process cache shares its data version through a file, so all stay
+exact across processes (docs/performance.md: the options measured).
 """
 
 import multiprocessing
@@ -23,10 +25,7 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # gthread that buffers request headers and bodies in its main thread: slow clients cannot hold threads.
 worker_class = "serving.gthread_worker.HeaderBufferingWorker"
 threads = max(1, int(os.environ.get("GUNICORN_THREADS") or 8))
-if (os.environ.get("REDIS_URL") or "").strip():
-    workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-else:
-    workers = 1
+workers = max(1, int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count()))
 # A worker whose main thread stops heart-beating for this long is restarted. It must exceed the
 # database bounds (connect 5 s, statement 5 s, pool checkout 5 s), so that a slow database
 # fails requests with a JSON 500 and never gets a worker killed; the main thread of a gthread

@@ -90,14 +90,21 @@ def run_planned_update(
 
 
 def refresh_aggregates_after(report, items, today: date) -> None:
-    """THE single call site of the aggregator (issue 25, items 4-5), once per update run, after the
-    candles are stored: it rewrites market caps, total volumes and supply of those days.
+    """The single call site of the aggregator, once per update run, after the candles are stored:
+    market caps, total volumes and supply of the days stored become CoinGecko's where it has them,
+    else estimates from interpolated supply (utilities/aggregates.py). Never raises for CoinGecko:
+    its report (one line per problem) goes on `report.aggregates`."""
+    from utilities.aggregates import refresh_aggregates
+    from utilities.coingecko import CoinGeckoClient
 
-    INTEGRATION: `utilities/aggregates.py` lives on the aggregator's branch. Once it is merged, add
-    `from utilities import aggregates` at the top of this module and replace `return` below with:
-        symbols = [o.symbol for o in report.outcomes if o.stored]
-        if symbols:
-            start = min(item.start for item in items if item.symbol in symbols)
-            aggregates.refresh_aggregates(db.engine, symbols, start, max(i.end for i in items), today=today)
-    """
-    return
+    report.aggregates = None
+    symbols = [outcome.symbol for outcome in report.outcomes if outcome.stored]
+    if not symbols:
+        return
+    config = current_app.config
+    client = CoinGeckoClient(
+        config["COINGECKO_API_URL"], config["COINGECKO_API_KEY"], deadline=config["COINGECKO_DEADLINE"]
+    )
+    start = min(item.start for item in items if item.symbol in symbols)
+    end = max(item.end for item in items if item.symbol in symbols)
+    report.aggregates = refresh_aggregates(db.engine, symbols, start, end, today=today, client=client)

@@ -1,8 +1,10 @@
 """Scale benchmark: synthetic N coins x D days in PostgreSQL, then the read endpoints' cost.
 
 Usage: `python bench/scale.py --database-url postgresql://postgres@127.0.0.1/scratch
-[--sizes 500x365,500x3650,5000x365,5000x3650] [--repeat 20]`. The database is emptied and
-refilled (COPY, deterministic seed) for each size. Prints a table and writes bench/RESULTS.md.
+[--sizes 500x365,500x3650,5000x365,5000x3650] [--repeat 20] [--reuse]`. The database is emptied and
+refilled (COPY, deterministic seed) for each size; `--reuse` keeps data that already has the size
+(loading 5,000 x 3,650 takes about 20 minutes on a busy 2-core host). Prints a table, the plan of
+the uncached `dashboard?id=all` (EXPLAIN ANALYZE, BUFFERS) at each size, and writes bench/RESULTS.md.
 The cost of the uncached dashboard should follow N (coins), not D (days of history).
 """
 
@@ -28,6 +30,7 @@ from sqlalchemy.schema import CreateIndex  # noqa: E402
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.models import Record  # noqa: E402
+from api.sql.dashboard import _dashboard_statement  # noqa: E402
 from config import normalise_database_url  # noqa: E402
 from tests.support.settings import TestConfig  # noqa: E402
 
@@ -74,6 +77,27 @@ def fill(engine: sa.Engine, coins: int, days: int, seed: int = 42) -> float:
     return time.perf_counter() - started
 
 
+def loaded_size(engine: sa.Engine) -> tuple[int, int]:
+    """(coins, records) stored now."""
+    with engine.connect() as connection:
+        coins = connection.execute(sa.text("SELECT count(*) FROM currency")).scalar()
+        records = connection.execute(sa.text("SELECT count(*) FROM record")).scalar()
+    return coins, records
+
+
+def dashboard_plan(engine: sa.Engine) -> str:
+    """EXPLAIN ANALYZE of the statement `dashboard?id=all` runs (default day, first page)."""
+    compiled = _dashboard_statement("crypto", True, False).compile(dialect=engine.dialect)
+    binds = compiled.construct_params({"day": None, "first_rank": 1, "last_rank": 100})
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), binds)
+        return "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        raw.close()
+
+
 def median_ms(client, path: str, repeat: int) -> float:
     assert client.get(path).status_code in (200, 204), path
     samples = []
@@ -89,6 +113,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--sizes", default="500x365,500x3650,5000x365,5000x3650")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="keep data that already has the size")
     args = parser.parse_args()
     url = normalise_database_url(args.database_url)
     uncached = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
@@ -99,7 +124,8 @@ def main() -> None:
     for size in args.sizes.split(","):
         coins, days = (int(part) for part in size.split("x"))
         with uncached.app_context():
-            load_s = fill(db.engine, coins, days)
+            reuse = args.reuse and loaded_size(db.engine) == (coins, coins * days)
+            load_s = 0.0 if reuse else fill(db.engine, coins, days)
         cached.extensions["response_cache"].invalidate()
         client, warm = uncached.test_client(), cached.test_client()
         results = {
@@ -112,6 +138,8 @@ def main() -> None:
             "history 365 days": median_ms(client, "/api/v1/currencies/c00001/history", args.repeat),
         }
         rows.append((coins, days, coins * days, load_s, results))
+        with uncached.app_context():
+            print(f"plan of dashboard?id=all at {coins} x {days}:\n{dashboard_plan(db.engine)}\n")
         print(
             f"{coins} x {days}: loaded in {load_s:.0f} s; " + ", ".join(f"{k} {v:.1f} ms" for k, v in results.items())
         )

@@ -29,12 +29,14 @@ from tests.support.services import (
     new_database_url,
     require_postgres,
 )
+from tests.support.settings import NO_AGGREGATOR
 from tests.support.truth import CsvTruth, load_truth
 from tests.support.writable import writable_app
 
 # No test may reach a real exchange: every app, gunicorn and `flask` process a test starts inherits
 # this (the start-up and daily update are off); tests of the update turn it on against a fake.
 os.environ["AUTO_UPDATE"] = "off"
+os.environ["COINGECKO_API_URL"] = NO_AGGREGATOR
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,7 +34,6 @@ def held_lock(connection: sa.Connection, key: int, *, wait: bool) -> Iterator[bo
 @contextmanager
 def file_lock(engine: sa.Engine, key: int) -> Iterator[bool]:
     """Try an exclusive flock on `<database file>.<key>.lock`; True for an in-memory database."""
-    import fcntl
 
     path = engine.url.database
     if not path or path == ":memory:" or engine.url.query.get("mode") == "memory":

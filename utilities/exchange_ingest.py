@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select, update
 
@@ -37,6 +38,9 @@ from utilities.update_plan import (
     check_usd_quote,
     is_current,
 )
+
+if TYPE_CHECKING:
+    from utilities.aggregates import AggregateReport
 
 # Quote assets whose prices count as US dollars (the USD_QUOTES setting's default).
 DEFAULT_USD_QUOTES = ("USD", "USDT", "USDC", "BUSD")
@@ -361,6 +365,7 @@ class UpdateReport:
     nothing_reachable: bool
     unreachable: list[str]
     seconds: float = 0.0
+    aggregates: AggregateReport | None = None  # the aggregator's refresh after the candles (api/ingest_service.py)
 
     @property
     def new_breakage(self) -> list[CoinOutcome]:

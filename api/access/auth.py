@@ -307,6 +307,7 @@ def register_auth(app: Flask) -> None:
         prefix=app.config["CACHE_KEY_PREFIX"],
         redis_url=app.config["REDIS_URL"],
         timeout=app.config["CACHE_REDIS_TIMEOUT_MS"] / 1000,
+        state_file=app.config["SHARED_STATE_FILE"],
     )
 
 

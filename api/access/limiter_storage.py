@@ -1,4 +1,11 @@
-"""In-memory rate-limit storage whose expiry runs on the request thread, not a timer thread.
+"""Rate-limit storages of the embedded default: one shared by this host's processes, one in memory.
+
+`shared-file:///path` (`SharedFileStorage`): the counts live in a SQLite file that every worker
+process of this host reads and writes (`api.access.shared_state`), so the budget is exact across
+processes; this is what the app uses without `REDIS_URL` (docs/performance.md: why).
+
+`inline-memory://` (`InlineExpiryMemoryStorage`): one process's memory, for tests and benches
+that build several apps in one process, and Flask-Limiter's fallback when the file fails.
 
 `limits`' `memory://` storage schedules a `threading.Timer` (10 ms) on every hit whenever the
 previous one has finished: under steady traffic about one request in each 10 ms starts a thread,
@@ -7,14 +14,18 @@ and `Thread.start()` waits until the new thread runs, which on a busy host costs
 drops expired entries itself, at most once per `EXPIRY_INTERVAL` seconds, inside a hit.
 Limits stay exact either way: a hit compares entry times, and expiry only frees memory.
 
-Use it as `storage_uri="inline-memory://"` once this module is imported.
+Use them as `storage_uri="shared-file:///path"` or `"inline-memory://"` once this module is imported.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from urllib.parse import unquote, urlsplit
 
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, MovingWindowSupport, Storage
+
+from api.access.shared_state import SharedState
 
 EXPIRY_INTERVAL = 1.0
 
@@ -39,3 +50,48 @@ class InlineExpiryMemoryStorage(MemoryStorage):
         if now >= self._next_expiry:
             self._next_expiry = now + EXPIRY_INTERVAL
             self._MemoryStorage__expire_events()
+
+
+class SharedFileStorage(Storage, MovingWindowSupport):
+    """`limits` storage over `SharedState`: fixed counters and moving windows shared by processes."""
+
+    STORAGE_SCHEME = "shared-file"
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: str) -> None:
+        self.state = SharedState(unquote(urlsplit(uri).path))
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return sqlite3.Error  # what Flask-Limiter swallows before it falls back to memory
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.state.increment(key, expiry, amount)
+
+    def decr(self, key: str, amount: int = 1) -> int:
+        return self.state.decrement(key, amount)
+
+    def get(self, key: str) -> int:
+        return self.state.value(key)
+
+    def get_expiry(self, key: str) -> float:
+        expires_at = self.state.expires_at(key)
+        return time.time() if expires_at is None else expires_at
+
+    def check(self) -> bool:
+        try:
+            return self.state.check()
+        except sqlite3.Error:
+            return False
+
+    def reset(self) -> int | None:
+        return self.state.delete_all()
+
+    def clear(self, key: str) -> None:
+        self.state.delete(key)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self.state.acquire(key, limit, expiry, amount)
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        return self.state.window(key, expiry)

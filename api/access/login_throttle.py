@@ -11,8 +11,9 @@ Only requests that presented credentials which turned out wrong count (a request
   attack from elsewhere cannot lock the owner out.
 
 A success resets the (account, client) counter. Counts live in Redis when `REDIS_URL` is set (all
-workers share them), else in this process's memory (exact: the embedded default runs one process).
-If Redis fails, this process's memory takes over: the throttle never fails a request and never
+workers share them), else in the SQLite file this host's worker processes share (`state_file`,
+`api.access.shared_state`), else (no file configured: tests) in this process's memory. If the
+shared store fails, this process's memory takes over: the throttle never fails a request and never
 stops throttling.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ import redis
 from limits import parse
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from api.access.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600
@@ -125,6 +129,26 @@ class RedisCounters:
         self.client.delete(key)
 
 
+class FileCounters:
+    """The same in the SQLite file this host's processes share; every increment refreshes the expiry."""
+
+    def __init__(self, path: str) -> None:
+        self.state = SharedState(path)
+
+    def incr(self, key: str, expiry: float) -> int:
+        return self.state.increment(key, expiry, refresh=True)
+
+    def ttl(self, key: str) -> float:
+        expires_at = self.state.expires_at(key)
+        return 0.0 if expires_at is None else max(expires_at - time.time(), 0.0)
+
+    def set(self, key: str, seconds: float) -> None:
+        self.state.put(key, 1, seconds)
+
+    def delete(self, key: str) -> None:
+        self.state.delete(key)
+
+
 class LoginThrottle:
     """The failed-login policy of one app; see the module docstring."""
 
@@ -139,6 +163,7 @@ class LoginThrottle:
         prefix: str,
         redis_url: str | None = None,
         timeout: float = 0.05,
+        state_file: str | None = None,
     ) -> None:
         self.secret = secret.encode()
         self.rules = {
@@ -148,7 +173,11 @@ class LoginThrottle:
         }
         self.base, self.cap, self.prefix = base, cap, prefix
         self.memory: CounterStore = MemoryCounters()
-        self.shared: CounterStore | None = RedisCounters(redis_url, timeout) if redis_url else None
+        self.shared: CounterStore | None = None
+        if redis_url:
+            self.shared = RedisCounters(redis_url, timeout)
+        elif state_file:
+            self.shared = FileCounters(state_file)
 
     def _key(self, kind: str, *parts: str) -> str:
         """Keys carry a keyed hash, never a user name or address in clear."""
@@ -165,12 +194,12 @@ class LoginThrottle:
         }
 
     def _call(self, method: str, *args):
-        """Redis when configured and answering, else this process's memory."""
+        """The shared store (Redis or the file) when configured and answering, else this process's memory."""
         if self.shared is not None:
             try:
                 return getattr(self.shared, method)(*args)
-            except redis.RedisError as error:
-                log.warning("Login throttle: Redis unavailable, counting in memory: %s", error)
+            except (redis.RedisError, sqlite3.Error) as error:
+                log.warning("Login throttle: shared store unavailable, counting in memory: %s", error)
         return getattr(self.memory, method)(*args)
 
     def locked(self, account: str | None, address: str) -> Locked | None:

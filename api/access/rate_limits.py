@@ -6,11 +6,12 @@
   (probes); `/metrics` and static files are never limited;
 - failed logins are throttled separately, per account and client (`api.access.login_throttle`).
 
-Storage is Redis when `REDIS_URL` is set. Without it, counts live in this process's memory, which is
-exact because the embedded default serves from ONE gunicorn process with threads (gunicorn.conf.py):
-Flask-Limiter's memory storage locks each increment. If Redis stops answering, the limiter falls
-back to in-memory limits (it never fails a request and never stops limiting) and returns to Redis
-when it answers again.
+Storage is Redis when `REDIS_URL` is set. Without it, counts live in `SHARED_STATE_FILE`, a SQLite
+file every worker process of this host shares (`api.access.limiter_storage.SharedFileStorage`), so
+the budget is exact across the processes gunicorn runs (as many as with Redis); an app configured
+without that file (tests, benches) counts in its own memory. If the store stops answering, the
+limiter falls back to in-memory limits (it never fails a request and never stops limiting) and
+returns to the store when it answers again.
 
 `Retry-After` is sent on 429 (and 503) only; the `X-RateLimit-*` headers are on every limited answer.
 """
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
@@ -27,7 +30,7 @@ from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-import api.access.limiter_storage  # noqa: F401  (registers inline-memory://: memory:// without its timer thread)
+import api.access.limiter_storage  # noqa: F401  (registers shared-file:// and inline-memory://)
 
 Target = TypeVar("Target")
 # Endpoints Flask and the metrics exporter add (no view of ours to mark): never limited.
@@ -90,7 +93,7 @@ def register_rate_limits(app: Flask) -> Limiter:
         get_remote_address,
         app=app,
         application_limits=[app.config["RATELIMIT_DEFAULT"]],  # one budget per client across endpoints
-        storage_uri=redis_url or "inline-memory://",
+        storage_uri=storage_uri(redis_url, app.config["SHARED_STATE_FILE"]),
         storage_options=options,
         key_prefix=f"{app.config['CACHE_KEY_PREFIX']}-limits",
         strategy="moving-window",  # no burst of 2x the limit across a window boundary
@@ -125,6 +128,15 @@ def register_rate_limits(app: Flask) -> Limiter:
             app.view_functions[endpoint] = limiter.limit(app.config[setting])(view)
     app.extensions["rate_limiter"] = limiter
     return limiter
+
+
+def storage_uri(redis_url: str | None, shared_state_file: str | None) -> str:
+    """Redis, else the file this host's processes share, else (no file configured) this process's memory."""
+    if redis_url:
+        return redis_url
+    if shared_state_file:
+        return "shared-file://" + quote(str(Path(shared_state_file).resolve()))
+    return "inline-memory://"
 
 
 def hook_lists(app: Flask) -> dict[str, dict]:

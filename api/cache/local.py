@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -38,15 +39,16 @@ class LocalBackend:
             self._entries[f"{version}:{key}"] = value
 
     def invalidate(self) -> None:
-        """Increment the shared version (under a file lock: the workers write it too)."""
+        """Increment the shared version: under a lock file (the workers write it too), and by renaming
+        a new file over the old one, so that a reader in another process sees the old version or the
+        new one, never the empty file of a rewrite in place (read as version 0: entries from then)."""
         self.version_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.version_file, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.seek(0)
-            current = int(handle.read().strip() or 0)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(current + 1))
+        with open(f"{self.version_file}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = int(self._version())
+            staged = self.version_file.with_name(f"{self.version_file.name}.{os.getpid()}.new")
+            staged.write_text(str(current + 1))
+            os.replace(staged, self.version_file)
         with self._lock:
             self._entries.clear()
 

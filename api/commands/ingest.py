@@ -143,6 +143,8 @@ def update_by_plan(until: date, coins: list[str] | None) -> None:
         f"{report.requests} requests in {report.seconds:.1f} s"
         + (f"; unreachable: {', '.join(report.unreachable)}" if report.unreachable else "")
     )
+    for line in report.aggregates.lines() if report.aggregates else ():
+        click.echo(line)
     if report.new_breakage:
         names = ", ".join(o.symbol for o in report.new_breakage)
         raise click.ClickException(f"new breakage: {names} had current candles before this run and failed now")

@@ -2,8 +2,8 @@
 
 The dashboard is one statement for `id=all` and two for a list of symbols (the first
 resolves the symbols, so unknown ones can be named), whatever the number of coins: each
-coin's record on day D is read with its closes on D-1, D-7 and D-30, and the database
-computes the changes, sorts, counts and pages.
+coin's record on day D is read with its closes on D-1, D-7 and D-30 (four indexed probes
+per coin), and the database computes the changes, sorts, counts and pages.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.sql.freshness import default_day
@@ -87,39 +87,34 @@ def _dashboard_statement(order_by: str, descending: bool, filter_ids: bool) -> S
     """
     record, currency = record_table, currency_table
     target = select(func.coalesce(bindparam("day", type_=Date()), default_day()).label("day")).cte("target")
-    # D, D-1, D-7 and D-30 as four rows (day, days_back), joined to the records of those days.
-    days = {back: days_before(target.c.day, back) if back else target.c.day for back in (0, *CHANGE_WINDOWS.values())}
-    wanted = union_all(*(select(day.label("day"), literal(back).label("back")) for back, day in days.items())).cte(
-        "wanted"
-    )
-
-    def on_day(days_back: int, column):
-        return func.max(column).filter(wanted.c.back == days_back)
-
-    # Four index-only scans of ix_record_date_prices (one per day), pivoted per coin: the cost
-    # follows the number of coins, not the length of their history.
-    per_coin = (
-        select(
-            record.c.currency_id,
-            on_day(0, record.c.date).label("date"),
-            on_day(0, record.c.close).label("close"),
-            on_day(0, record.c.volume).label("volume"),
-            on_day(0, record.c.marketcap).label("marketcap"),
-            *(on_day(n, record.c.close).label(f"close_{n}") for n in CHANGE_WINDOWS.values()),
+    # The coins' records on D (the date index), then each one's D-1, D-7 and D-30 by its primary
+    # key: four indexed probes per coin, the minimal reads (docs/performance.md: measured against
+    # the pivot of four date scans it replaced).
+    on_day = record.alias("on_day")
+    joined = target.join(on_day, on_day.c.date == target.c.day).join(currency, currency.c.id == on_day.c.currency_id)
+    earlier = {}
+    for days_back in CHANGE_WINDOWS.values():
+        earlier[days_back] = record.alias(f"back_{days_back}")
+        joined = joined.outerjoin(
+            earlier[days_back],
+            and_(
+                earlier[days_back].c.currency_id == on_day.c.currency_id,
+                earlier[days_back].c.date == days_before(target.c.day, days_back),
+            ),
         )
-        .select_from(wanted.join(record, record.c.date == wanted.c.day))
-        .group_by(record.c.currency_id)
-    )
+    day_rows = select(
+        currency.c.name,
+        currency.c.symbol,
+        on_day.c.date,
+        on_day.c.close,
+        on_day.c.volume,
+        on_day.c.marketcap,
+        *(alias.c.close.label(f"close_{days_back}") for days_back, alias in earlier.items()),
+    ).select_from(joined)
     if filter_ids:
-        # Still the date index, one probe a day: a short list costs what `id=all` costs, not its history.
-        per_coin = per_coin.where(no_index_lookup(record.c.currency_id).in_(bindparam("ids", expanding=True)))
-    per_coin = per_coin.subquery("per_coin")
-    day_rows = (
-        select(currency.c.name, currency.c.symbol, *(c for c in per_coin.c if c.key != "currency_id"))
-        .join_from(per_coin, currency, currency.c.id == per_coin.c.currency_id)
-        .where(per_coin.c.date.is_not(None))  # only coins with a record on D
-        .subquery("day_rows")
-    )
+        # Still the date index, one probe for D: a short list costs what `id=all` costs, not its history.
+        day_rows = day_rows.where(no_index_lookup(on_day.c.currency_id).in_(bindparam("ids", expanding=True)))
+    day_rows = day_rows.subquery("day_rows")
 
     changes = {}
     for field, days_back in CHANGE_WINDOWS.items():

@@ -115,8 +115,9 @@ def test_gunicorn_config(monkeypatch):
     settings: dict = {"__file__": str(ROOT / "gunicorn.conf.py")}  # gunicorn loads it as a module
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), settings)
     assert settings["bind"] == "0.0.0.0:9123"
-    # Without Redis: one process (in-memory limits and cache stay exact), threads for concurrency.
-    assert settings["workers"] == 1 and settings["threads"] == 8
+    # Without Redis as many processes as with it (limits, throttle and cache version shared through
+    # files: tests/system/test_embedded_processes.py), threads for concurrency.
+    assert settings["workers"] == 3 and settings["threads"] == 8
     assert settings["worker_class"] == "serving.gthread_worker.HeaderBufferingWorker"
     assert settings["accesslog"] is None and settings["graceful_timeout"] > 0
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -318,10 +318,13 @@ def _json(value) -> str:
 
 
 @contextlib.contextmanager
-def coingecko_answering() -> Iterator[FakeCoinGecko]:
-    """CoinGecko's public and Pro hosts, answered by the fake world (`fake_coingecko`)."""
-    fake = FakeCoinGecko()
+def coingecko_answering(passthru: tuple[str, ...] = (), **state) -> Iterator[FakeCoinGecko]:
+    """CoinGecko's public and Pro hosts, answered by the fake world (`fake_coingecko`); requests to
+    a `passthru` prefix (a fake exchange on 127.0.0.1) go out for real."""
+    fake = FakeCoinGecko(**state)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        for prefix in passthru:
+            mock.add_passthru(prefix)
         for base in (PUBLIC_URL, PRO_URL):
             mock.add_callback(responses.GET, re.compile(re.escape(base) + r"/.*"), fake.serve)
         yield fake
