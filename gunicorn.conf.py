@@ -52,7 +52,7 @@ def when_ready(server):
     """Keep the data fresh by itself (AUTO_UPDATE, on by default): the master runs `flask ingest
     --update` in a subprocess now, then daily; never in a worker, never blocking boot."""
     from config import config_for_environment
-    from utilities.auto_update import start_updater
+    from serving.auto_update import start_updater
 
     settings = config_for_environment()
     if not settings.AUTO_UPDATE:

@@ -239,8 +239,10 @@ def test_charts_end_on_the_coins_own_latest_day(writable):
     chart = client.get("/api/v3/coins/bbb/market_chart?vs_currency=usd&days=1")
     assert chart.get_json()["prices"] == [[ms(date(2021, 1, 1)), 5.0]]
     assert chart.headers["X-Data-Through"] == "2021-01-01"
-    # The latest day's prices (the dashboard's default day) leave out a coin without a record on it.
-    assert client.get("/api/v3/simple/price?ids=aaa,bbb&vs_currencies=usd").get_json() == {"aaa": {"usd": 2.0}}
+    # Prices are those of the dashboard's default day, the latest day every active coin has
+    # (2021-01-01, BBB's last): AAA being a day ahead leaves no coin out.
+    prices = client.get("/api/v3/simple/price?ids=aaa,bbb&vs_currencies=usd").get_json()
+    assert prices == {"aaa": {"usd": 1.0}, "bbb": {"usd": 5.0}}
 
 
 def test_a_write_through_api_v1_reaches_the_cached_answers(writable):
@@ -248,12 +250,14 @@ def test_a_write_through_api_v1_reaches_the_cached_answers(writable):
 
     client = writable.test_client()
     url = "/api/v3/simple/price?ids=aaa&vs_currencies=usd"
-    assert client.get(url).get_json() == {"aaa": {"usd": 2.0}}
-    assert client.get(url).get_json() == {"aaa": {"usd": 2.0}}  # a cache hit
-    written = client.put("/api/v1/currencies/aaa/records", json=GOOD_CANDLES, headers=basic("wes"))
+    # The default day is 2021-01-01 (BBB, an active coin, ends there): AAA's close that day is 1.0.
+    assert client.get(url).get_json() == {"aaa": {"usd": 1.0}}
+    assert client.get(url).get_json() == {"aaa": {"usd": 1.0}}  # a cache hit
+    new_first_day = {"date": "2021-01-01", "open": 8.0, "high": 8.0, "low": 8.0, "close": 8.0}
+    written = client.put("/api/v1/currencies/aaa/records", json=[new_first_day, *GOOD_CANDLES], headers=basic("wes"))
     assert written.status_code == 200
     fresh = client.get(url)
-    assert fresh.get_json() == {"aaa": {"usd": 3.2}} and fresh.headers["X-Data-Through"] == "2021-01-04"
+    assert fresh.get_json() == {"aaa": {"usd": 8.0}} and fresh.headers["X-Data-Through"] == "2021-01-04"
     assert client.get("/compat/krispyto/search?name=aaa").headers["X-Data-Through"] == "2021-01-04"
 
 

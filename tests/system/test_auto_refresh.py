@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from serving import auto_update
 from tests.support.fake_exchanges import TODAY, YESTERDAY, FakeWorld, serve_world
-from utilities import auto_update
 
 
 def free_port() -> int:
