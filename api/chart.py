@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from api.page_format import compact_usd, tick_label
+from utilities.value_bounds import MAX_PRICE, MAX_VOLUME
 
 WIDTH, HEIGHT = 720, 360
 LEFT, RIGHT = 6, 636  # the plot's x range; the price labels sit right of it
@@ -127,15 +128,25 @@ def day_ticks(first: date, last: date, max_ticks: int = MAX_DAY_TICKS) -> list[t
         ticks.append((day, str(year) if months >= 12 else f"{MONTH_NAMES[month - 1]} {year}"))
 
 
+def _drawable(candle: dict) -> bool:
+    prices = (candle["open"], candle["high"], candle["low"], candle["close"])
+    volume = candle["volume"]
+    return (
+        None not in prices
+        and all(0 <= price <= MAX_PRICE for price in prices)
+        and (volume is None or 0 <= volume <= MAX_VOLUME)
+    )
+
+
 def candle_chart(candles: list[dict], period_days: int = 1) -> CandleChart | None:
     """History candles (oldest first, `period_start` ISO days) as a chart; None when none is drawable.
 
     `period_days` is 1 for daily candles and 7 for weekly ones: a candle spans its period on the
     time axis, so missing days show as gaps rather than being closed up.
     """
-    drawable = [
-        candle for candle in candles if None not in (candle["open"], candle["high"], candle["low"], candle["close"])
-    ]
+    # A candle outside the documented bounds (a row stored before they existed, docs/limits.md)
+    # cannot be drawn on one axis with the others: it is left out, as a missing day is.
+    drawable = [candle for candle in candles if _drawable(candle)]
     if not drawable:
         return None
     first = date.fromisoformat(drawable[0]["period_start"])

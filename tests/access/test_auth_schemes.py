@@ -7,31 +7,9 @@ import base64
 
 import pytest
 
-from api.extensions import db
-from tests.support.apps import make_app
 from tests.support.writable import PASSWORDS, basic, token_for
 
 ADDRESS = {"REMOTE_ADDR": "192.0.2.44"}
-
-
-@pytest.fixture
-def apps(writable):
-    """Apps on the writable database with other settings; engines disposed at the end."""
-    built = []
-
-    def build(**settings):
-        app = make_app(
-            writable.config["SQLALCHEMY_DATABASE_URI"],
-            CACHE_VERSION_FILE=writable.config["CACHE_VERSION_FILE"],
-            **settings,
-        )
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def basic_as(scheme: str, name: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ from werkzeug.serving import make_server
 
 from api.extensions import db
 from api.models import Token, User
-from tests.support.apps import make_app
 from tests.support.writable import PASSWORDS, basic, bearer, scalar, token_for
 from utilities import schema as models  # where the models (and their password check) are defined
 
@@ -35,26 +34,6 @@ OPEN_WITH_READ_AUTH = {
 }
 URL_VALUES = {"symbol": "aaa", "job_id": "some-job", "filename": "dashboard.css", "coin": "aaa"}
 UNAUTHORIZED = {"detail": "Authentication required: valid Basic credentials or a Bearer token"}
-
-
-@pytest.fixture
-def apps(writable):
-    """Apps on the writable database with other settings; engines disposed at the end."""
-    built = []
-
-    def build(**settings):
-        app = make_app(
-            writable.config["SQLALCHEMY_DATABASE_URI"],
-            CACHE_VERSION_FILE=writable.config["CACHE_VERSION_FILE"],
-            **settings,
-        )
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def read_urls(app) -> dict[str, str]:
