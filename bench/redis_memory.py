@@ -8,30 +8,19 @@ days to 2021-07-06 (52-226 KB each), through the app's Redis cache (near cache o
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
-import time
 from datetime import date, timedelta
 
 import redis
-from harness import free_port, seeded_database
+from harness import redis_server, seeded_database
 
 from api import create_app
 from tests.support.settings import TestConfig
 
 
 def measure(url: str, bound_kb: int, requests: int, folder: str) -> str:
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    try:
+    with redis_server() as port:
         client = redis.Redis(port=port)
-        for _ in range(100):  # bounded wait for start-up
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         app = create_app(
             TestConfig,
             SQLALCHEMY_DATABASE_URI=url,
@@ -48,9 +37,6 @@ def measure(url: str, bound_kb: int, requests: int, folder: str) -> str:
             assert http.get(f"/api/v1/currencies/BTC/history?start={start}&end=2021-07-06").status_code == 200
         after = client.info("memory")["used_memory"]
         return f"| {bound_kb:,} KiB | {before / 1e6:.1f} MB | {after / 1e6:.1f} MB | {client.dbsize():,} |"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:

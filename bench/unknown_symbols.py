@@ -9,29 +9,18 @@ Redis cache (near cache off). Prints keys and used_memory before and after.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
-import time
 
 import redis
-from harness import free_port, seeded_database
+from harness import redis_server, seeded_database
 
 from api import create_app
 from tests.support.settings import TestConfig
 
 
 def measure(url: str, requests: int, symbols: int, folder: str) -> str:
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    try:
+    with redis_server() as port:
         client = redis.Redis(port=port)
-        for _ in range(100):  # bounded wait for start-up
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         app = create_app(
             TestConfig,
             SQLALCHEMY_DATABASE_URI=url,
@@ -49,9 +38,6 @@ def measure(url: str, requests: int, symbols: int, folder: str) -> str:
         after = client.info("memory")["used_memory"]
         memory = f"{before / 1e6:.2f} MB -> {after / 1e6:.2f} MB ({(after - before) / 1e6:+.2f} MB)"
         return f"| {requests:,} x {symbols:,} symbols | {keys:,} -> {client.dbsize():,} | {memory} |"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:
